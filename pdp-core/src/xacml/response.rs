@@ -1,0 +1,146 @@
+//! The response context: what the evaluator produces and the syntaxes write out.
+
+use std::sync::Arc;
+
+use super::datatype::DataType;
+use super::request::RequestCategory;
+use super::value::Value;
+
+/// The four decisions of an XACML result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Decision {
+    Permit,
+    Deny,
+    NotApplicable,
+    Indeterminate,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Permit => "Permit",
+            Decision::Deny => "Deny",
+            Decision::NotApplicable => "NotApplicable",
+            Decision::Indeterminate => "Indeterminate",
+        }
+    }
+}
+
+/// A whole `<Response>`: one result per individual decision request.
+#[derive(Clone, Debug, Default)]
+pub struct Response {
+    pub results: Vec<DecisionResult>,
+}
+
+/// One `<Result>`.
+#[derive(Clone, Debug)]
+pub struct DecisionResult {
+    pub decision: Decision,
+    pub status: Status,
+    pub obligations: Vec<PolicyAction>,
+    pub advice: Vec<PolicyAction>,
+    /// The request attributes marked `IncludeInResult`, grouped by category.
+    pub attributes: Vec<RequestCategory>,
+    /// `Some` when the request asked for `ReturnPolicyIdList`.
+    pub policy_identifiers: Option<Vec<PolicyIdentifier>>,
+}
+
+impl DecisionResult {
+    /// A result with no obligations, advice or echoed attributes.
+    pub fn new(decision: Decision, status: Status) -> Self {
+        DecisionResult {
+            decision,
+            status,
+            obligations: Vec::new(),
+            advice: Vec::new(),
+            attributes: Vec::new(),
+            policy_identifiers: None,
+        }
+    }
+}
+
+/// The status codes of XACML 3.0 section B.8.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StatusCode {
+    Ok,
+    MissingAttribute,
+    SyntaxError,
+    ProcessingError,
+}
+
+impl StatusCode {
+    pub fn uri(self) -> &'static str {
+        match self {
+            StatusCode::Ok => "urn:oasis:names:tc:xacml:1.0:status:ok",
+            StatusCode::MissingAttribute => "urn:oasis:names:tc:xacml:1.0:status:missing-attribute",
+            StatusCode::SyntaxError => "urn:oasis:names:tc:xacml:1.0:status:syntax-error",
+            StatusCode::ProcessingError => "urn:oasis:names:tc:xacml:1.0:status:processing-error",
+        }
+    }
+}
+
+/// `<Status>`: a code, an optional message and, for missing attributes, what was missing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Status {
+    pub code: StatusCode,
+    pub message: Option<String>,
+    pub missing_attributes: Vec<MissingAttributeDetail>,
+}
+
+impl Status {
+    pub fn ok() -> Self {
+        Status {
+            code: StatusCode::Ok,
+            message: None,
+            missing_attributes: Vec::new(),
+        }
+    }
+
+    pub fn new(code: StatusCode, message: impl Into<String>) -> Self {
+        Status {
+            code,
+            message: Some(message.into()),
+            missing_attributes: Vec::new(),
+        }
+    }
+}
+
+/// `<MissingAttributeDetail>`: names an attribute the policy required (`MustBePresent`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissingAttributeDetail {
+    pub category: Arc<str>,
+    pub attribute_id: Arc<str>,
+    pub datatype: DataType,
+    pub issuer: Option<Arc<str>>,
+}
+
+/// An obligation or an advice in a result, with its evaluated attribute assignments.
+#[derive(Clone, Debug)]
+pub struct PolicyAction {
+    pub id: Arc<str>,
+    pub assignments: Vec<AttributeAssignment>,
+}
+
+/// `<AttributeAssignment>`.
+#[derive(Clone, Debug)]
+pub struct AttributeAssignment {
+    pub attribute_id: Arc<str>,
+    pub category: Option<Arc<str>>,
+    pub issuer: Option<Arc<str>>,
+    pub value: Value,
+}
+
+/// Whether an identifier names a `Policy` or a `PolicySet`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PolicyKind {
+    Policy,
+    PolicySet,
+}
+
+/// An entry of `<PolicyIdentifierList>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyIdentifier {
+    pub kind: PolicyKind,
+    pub id: Arc<str>,
+    pub version: Arc<str>,
+}

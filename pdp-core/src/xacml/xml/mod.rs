@@ -1,0 +1,4 @@
+//! The XML syntax of XACML 3.0 (core schema `wd-17`): safe document loading, policies,
+//! requests and responses.
+
+pub mod doc;
