@@ -2,3 +2,5 @@
 //! requests and responses.
 
 pub mod doc;
+pub mod request;
+pub mod response;

@@ -1,0 +1,535 @@
+//! Writing an XACML 3.0 `<Response>` (core schema `wd-17`) as XML.
+//!
+//! The writer appends to a caller-supplied `String`, so a server can reuse one buffer per
+//! connection; values are written through an escaping [`fmt::Write`] adapter and are never
+//! formatted into an intermediate string. Elements follow the schema's order: `Decision`,
+//! `Status`, `Obligations`, `AssociatedAdvice`, `Attributes`, `PolicyIdentifierList`.
+
+use std::fmt::{self, Write as _};
+
+use quick_xml::escape::{escape, partial_escape};
+
+use super::request::XACML_NS;
+use crate::xacml::request::RequestCategory;
+use crate::xacml::response::{
+    AttributeAssignment, DecisionResult, PolicyAction, PolicyIdentifier, PolicyKind, Response,
+    Status,
+};
+use crate::xacml::value::Value;
+
+/// Appends `response` to `out` as an XML document with declaration and the `wd-17` namespace.
+pub fn write_response(response: &Response, out: &mut String) {
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response xmlns=\"");
+    out.push_str(XACML_NS);
+    out.push_str("\">\n");
+    for result in &response.results {
+        write_result(result, out);
+    }
+    out.push_str("</Response>\n");
+}
+
+fn write_result(result: &DecisionResult, out: &mut String) {
+    out.push_str("  <Result>\n    <Decision>");
+    out.push_str(result.decision.as_str());
+    out.push_str("</Decision>\n");
+    write_status(&result.status, out);
+    write_actions(
+        &result.obligations,
+        "Obligations",
+        "Obligation",
+        "ObligationId",
+        out,
+    );
+    write_actions(
+        &result.advice,
+        "AssociatedAdvice",
+        "Advice",
+        "AdviceId",
+        out,
+    );
+    for category in &result.attributes {
+        write_attributes(category, out);
+    }
+    if let Some(ids) = &result.policy_identifiers {
+        write_policy_identifiers(ids, out);
+    }
+    out.push_str("  </Result>\n");
+}
+
+fn write_status(status: &Status, out: &mut String) {
+    out.push_str("    <Status>\n      <StatusCode Value=\"");
+    out.push_str(status.code.uri());
+    out.push_str("\"/>\n");
+    if let Some(message) = &status.message {
+        out.push_str("      <StatusMessage>");
+        push_text(message, out);
+        out.push_str("</StatusMessage>\n");
+    }
+    if !status.missing_attributes.is_empty() {
+        out.push_str("      <StatusDetail>\n");
+        for missing in &status.missing_attributes {
+            out.push_str("        <MissingAttributeDetail");
+            push_attr("Category", &missing.category, out);
+            push_attr("AttributeId", &missing.attribute_id, out);
+            push_attr("DataType", missing.datatype.uri(), out);
+            if let Some(issuer) = &missing.issuer {
+                push_attr("Issuer", issuer, out);
+            }
+            out.push_str("/>\n");
+        }
+        out.push_str("      </StatusDetail>\n");
+    }
+    out.push_str("    </Status>\n");
+}
+
+fn write_actions(
+    actions: &[PolicyAction],
+    list: &str,
+    element: &str,
+    id_attribute: &str,
+    out: &mut String,
+) {
+    if actions.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "    <{list}>");
+    for action in actions {
+        let _ = write!(out, "      <{element}");
+        push_attr(id_attribute, &action.id, out);
+        if action.assignments.is_empty() {
+            out.push_str("/>\n");
+            continue;
+        }
+        out.push_str(">\n");
+        for assignment in &action.assignments {
+            write_assignment(assignment, out);
+        }
+        let _ = writeln!(out, "      </{element}>");
+    }
+    let _ = writeln!(out, "    </{list}>");
+}
+
+fn write_assignment(assignment: &AttributeAssignment, out: &mut String) {
+    out.push_str("        <AttributeAssignment");
+    push_attr("AttributeId", &assignment.attribute_id, out);
+    if let Some(category) = &assignment.category {
+        push_attr("Category", category, out);
+    }
+    if let Some(issuer) = &assignment.issuer {
+        push_attr("Issuer", issuer, out);
+    }
+    push_value_attrs_and_text(&assignment.value, out);
+    out.push_str("</AttributeAssignment>\n");
+}
+
+fn write_attributes(category: &RequestCategory, out: &mut String) {
+    out.push_str("    <Attributes");
+    push_attr("Category", &category.category, out);
+    if let Some(id) = &category.xml_id {
+        push_attr("xml:id", id, out);
+    }
+    if category.attributes.is_empty() {
+        out.push_str("/>\n");
+        return;
+    }
+    out.push_str(">\n");
+    for attribute in &category.attributes {
+        out.push_str("      <Attribute");
+        push_attr("AttributeId", &attribute.id, out);
+        if let Some(issuer) = &attribute.issuer {
+            push_attr("Issuer", issuer, out);
+        }
+        out.push_str(" IncludeInResult=\"true\">\n");
+        for value in &attribute.values {
+            out.push_str("        <AttributeValue");
+            push_value_attrs_and_text(value, out);
+            out.push_str("</AttributeValue>\n");
+        }
+        out.push_str("      </Attribute>\n");
+    }
+    out.push_str("    </Attributes>\n");
+}
+
+fn write_policy_identifiers(ids: &[PolicyIdentifier], out: &mut String) {
+    if ids.is_empty() {
+        out.push_str("    <PolicyIdentifierList/>\n");
+        return;
+    }
+    out.push_str("    <PolicyIdentifierList>\n");
+    for id in ids {
+        let element = match id.kind {
+            PolicyKind::Policy => "PolicyIdReference",
+            PolicyKind::PolicySet => "PolicySetIdReference",
+        };
+        let _ = write!(out, "      <{element}");
+        push_attr("Version", &id.version, out);
+        out.push('>');
+        push_text(&id.id, out);
+        let _ = writeln!(out, "</{element}>");
+    }
+    out.push_str("    </PolicyIdentifierList>\n");
+}
+
+/// Writes ` DataType="..."` (and `XPathCategory` for XPath expressions), closes the start tag and
+/// writes the value's lexical form as text.
+fn push_value_attrs_and_text(value: &Value, out: &mut String) {
+    if let Value::XPathExpression { category, path } = value {
+        push_attr("DataType", value.datatype().uri(), out);
+        push_attr("XPathCategory", category, out);
+        out.push('>');
+        push_text(path, out);
+        return;
+    }
+    push_attr("DataType", value.datatype().uri(), out);
+    out.push('>');
+    let _ = write!(EscapedText(out), "{value}");
+}
+
+/// Appends ` name="value"` with the value escaped for a double-quoted attribute.
+fn push_attr(name: &str, value: &str, out: &mut String) {
+    out.push(' ');
+    out.push_str(name);
+    out.push_str("=\"");
+    push_attr_value(value, out);
+    out.push('"');
+}
+
+/// Escapes `&`, `<`, `>`, quotes, and the whitespace characters that attribute-value
+/// normalisation would otherwise turn into spaces.
+fn push_attr_value(value: &str, out: &mut String) {
+    let escaped = escape(value);
+    if escaped.contains(['\n', '\r', '\t']) {
+        for c in escaped.chars() {
+            match c {
+                '\n' => out.push_str("&#xA;"),
+                '\r' => out.push_str("&#xD;"),
+                '\t' => out.push_str("&#x9;"),
+                c => out.push(c),
+            }
+        }
+    } else {
+        out.push_str(&escaped);
+    }
+}
+
+/// Escapes `&`, `<`, `>` for element text, and `\r`, which XML parsers would otherwise turn
+/// into `\n`.
+fn push_text(text: &str, out: &mut String) {
+    let escaped = partial_escape(text);
+    if escaped.contains('\r') {
+        out.push_str(&escaped.replace('\r', "&#xD;"));
+    } else {
+        out.push_str(&escaped);
+    }
+}
+
+/// A [`fmt::Write`] that escapes everything written through it as element text.
+struct EscapedText<'a>(&'a mut String);
+
+impl fmt::Write for EscapedText<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        push_text(s, self.0);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::xacml::datatype::DataType;
+    use crate::xacml::request::RequestAttribute;
+    use crate::xacml::response::{Decision, MissingAttributeDetail, StatusCode};
+
+    const SUBJECT: &str = "urn:oasis:names:tc:xacml:1.0:subject-category:access-subject";
+
+    fn string(s: &str) -> Value {
+        Value::String(Arc::from(s))
+    }
+
+    fn written(response: &Response) -> String {
+        let mut out = String::new();
+        write_response(response, &mut out);
+        out
+    }
+
+    fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> roxmltree::Node<'a, 'i> {
+        node.children()
+            .find(|c| c.has_tag_name((XACML_NS, name)))
+            .unwrap_or_else(|| panic!("no <{name}> in <{}>", node.tag_name().name()))
+    }
+
+    fn children<'a, 'i>(
+        node: roxmltree::Node<'a, 'i>,
+        name: &'static str,
+    ) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> {
+        node.children()
+            .filter(move |c| c.has_tag_name((XACML_NS, name)))
+    }
+
+    fn full_result() -> DecisionResult {
+        let mut status = Status::new(StatusCode::MissingAttribute, "need <role> & \"dept\"");
+        status.missing_attributes.push(MissingAttributeDetail {
+            category: Arc::from(SUBJECT),
+            attribute_id: Arc::from("urn:test:role"),
+            datatype: DataType::String,
+            issuer: Some(Arc::from("hr")),
+        });
+        let mut result = DecisionResult::new(Decision::Permit, status);
+        result.obligations.push(PolicyAction {
+            id: Arc::from("urn:test:obligation:notify"),
+            assignments: vec![
+                AttributeAssignment {
+                    attribute_id: Arc::from("urn:test:text"),
+                    category: Some(Arc::from(SUBJECT)),
+                    issuer: Some(Arc::from("a\"b")),
+                    value: string("x < y && z > 'w'\r\n"),
+                },
+                AttributeAssignment {
+                    attribute_id: Arc::from("urn:test:count"),
+                    category: None,
+                    issuer: None,
+                    value: Value::Integer(-7),
+                },
+                AttributeAssignment {
+                    attribute_id: Arc::from("urn:test:path"),
+                    category: None,
+                    issuer: None,
+                    value: Value::XPathExpression {
+                        category: Arc::from(SUBJECT),
+                        path: Arc::from("//a[@b < 3]"),
+                    },
+                },
+            ],
+        });
+        result.obligations.push(PolicyAction {
+            id: Arc::from("urn:test:obligation:empty"),
+            assignments: Vec::new(),
+        });
+        result.advice.push(PolicyAction {
+            id: Arc::from("urn:test:advice"),
+            assignments: vec![AttributeAssignment {
+                attribute_id: Arc::from("urn:test:flag"),
+                category: None,
+                issuer: None,
+                value: Value::Boolean(true),
+            }],
+        });
+        result.attributes.push(RequestCategory {
+            category: Arc::from(SUBJECT),
+            xml_id: Some(Arc::from("s1")),
+            has_content: false,
+            attributes: vec![RequestAttribute {
+                id: Arc::from("urn:test:name"),
+                issuer: Some(Arc::from("hospital")),
+                include_in_result: true,
+                values: vec![string("Julius"), string("Hibbert\tMD")],
+            }],
+        });
+        result.policy_identifiers = Some(vec![
+            PolicyIdentifier {
+                kind: PolicyKind::Policy,
+                id: Arc::from("urn:test:policy&1"),
+                version: Arc::from("1.0"),
+            },
+            PolicyIdentifier {
+                kind: PolicyKind::PolicySet,
+                id: Arc::from("urn:test:set"),
+                version: Arc::from("2.1"),
+            },
+        ]);
+        result
+    }
+
+    #[test]
+    fn minimal_response() {
+        let response = Response {
+            results: vec![DecisionResult::new(Decision::NotApplicable, Status::ok())],
+        };
+        let text = written(&response);
+        assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"));
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let root = doc.root_element();
+        assert!(root.has_tag_name((XACML_NS, "Response")));
+        let result = child(root, "Result");
+        assert_eq!(child(result, "Decision").text(), Some("NotApplicable"));
+        let status = child(result, "Status");
+        assert_eq!(
+            child(status, "StatusCode").attribute("Value"),
+            Some("urn:oasis:names:tc:xacml:1.0:status:ok")
+        );
+        assert_eq!(children(status, "StatusMessage").count(), 0);
+        for absent in [
+            "Obligations",
+            "AssociatedAdvice",
+            "Attributes",
+            "PolicyIdentifierList",
+        ] {
+            assert_eq!(children(result, absent).count(), 0, "{absent}");
+        }
+    }
+
+    #[test]
+    fn every_element_round_trips_through_a_parser() {
+        let response = Response {
+            results: vec![
+                full_result(),
+                DecisionResult::new(
+                    Decision::Indeterminate,
+                    Status::new(StatusCode::SyntaxError, "bad"),
+                ),
+            ],
+        };
+        let text = written(&response);
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let results: Vec<_> = children(doc.root_element(), "Result").collect();
+        assert_eq!(results.len(), 2);
+        let result = results[0];
+        assert_eq!(child(result, "Decision").text(), Some("Permit"));
+
+        let status = child(result, "Status");
+        assert_eq!(
+            child(status, "StatusCode").attribute("Value"),
+            Some(StatusCode::MissingAttribute.uri())
+        );
+        assert_eq!(
+            child(status, "StatusMessage").text(),
+            Some("need <role> & \"dept\"")
+        );
+        let detail = child(child(status, "StatusDetail"), "MissingAttributeDetail");
+        assert_eq!(detail.attribute("Category"), Some(SUBJECT));
+        assert_eq!(detail.attribute("AttributeId"), Some("urn:test:role"));
+        assert_eq!(detail.attribute("DataType"), Some(DataType::String.uri()));
+        assert_eq!(detail.attribute("Issuer"), Some("hr"));
+
+        let obligations: Vec<_> = children(child(result, "Obligations"), "Obligation").collect();
+        assert_eq!(obligations.len(), 2);
+        assert_eq!(
+            obligations[0].attribute("ObligationId"),
+            Some("urn:test:obligation:notify")
+        );
+        let assignments: Vec<_> = children(obligations[0], "AttributeAssignment").collect();
+        assert_eq!(assignments.len(), 3);
+        assert_eq!(
+            assignments[0].attribute("AttributeId"),
+            Some("urn:test:text")
+        );
+        assert_eq!(assignments[0].attribute("Category"), Some(SUBJECT));
+        assert_eq!(assignments[0].attribute("Issuer"), Some("a\"b"));
+        assert_eq!(
+            assignments[0].attribute("DataType"),
+            Some(DataType::String.uri())
+        );
+        assert_eq!(assignments[0].text(), Some("x < y && z > 'w'\r\n"));
+        assert_eq!(assignments[1].attribute("Category"), None);
+        assert_eq!(assignments[1].attribute("Issuer"), None);
+        assert_eq!(
+            assignments[1].attribute("DataType"),
+            Some(DataType::Integer.uri())
+        );
+        assert_eq!(assignments[1].text(), Some("-7"));
+        assert_eq!(
+            assignments[2].attribute("DataType"),
+            Some(DataType::XPathExpression.uri())
+        );
+        assert_eq!(assignments[2].attribute("XPathCategory"), Some(SUBJECT));
+        assert_eq!(assignments[2].text(), Some("//a[@b < 3]"));
+        assert_eq!(children(obligations[1], "AttributeAssignment").count(), 0);
+
+        let advice = child(child(result, "AssociatedAdvice"), "Advice");
+        assert_eq!(advice.attribute("AdviceId"), Some("urn:test:advice"));
+        let flag = child(advice, "AttributeAssignment");
+        assert_eq!(flag.attribute("DataType"), Some(DataType::Boolean.uri()));
+        assert_eq!(flag.text(), Some("true"));
+
+        let attributes = child(result, "Attributes");
+        assert_eq!(attributes.attribute("Category"), Some(SUBJECT));
+        assert_eq!(
+            attributes.attribute(("http://www.w3.org/XML/1998/namespace", "id")),
+            Some("s1")
+        );
+        let attribute = child(attributes, "Attribute");
+        assert_eq!(attribute.attribute("AttributeId"), Some("urn:test:name"));
+        assert_eq!(attribute.attribute("Issuer"), Some("hospital"));
+        assert_eq!(attribute.attribute("IncludeInResult"), Some("true"));
+        let values: Vec<_> = children(attribute, "AttributeValue")
+            .map(|v| v.text().unwrap_or(""))
+            .collect();
+        assert_eq!(values, ["Julius", "Hibbert\tMD"]);
+
+        let list: Vec<_> = child(result, "PolicyIdentifierList")
+            .children()
+            .filter(|n| n.is_element())
+            .map(|n| {
+                (
+                    n.tag_name().name(),
+                    n.attribute("Version").unwrap_or(""),
+                    n.text().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            list,
+            [
+                ("PolicyIdReference", "1.0", "urn:test:policy&1"),
+                ("PolicySetIdReference", "2.1", "urn:test:set"),
+            ]
+        );
+
+        assert_eq!(child(results[1], "Decision").text(), Some("Indeterminate"));
+    }
+
+    #[test]
+    fn schema_order_of_result_children() {
+        let text = written(&Response {
+            results: vec![full_result()],
+        });
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let result = child(doc.root_element(), "Result");
+        let names: Vec<_> = result
+            .children()
+            .filter(|n| n.is_element())
+            .map(|n| n.tag_name().name())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Decision",
+                "Status",
+                "Obligations",
+                "AssociatedAdvice",
+                "Attributes",
+                "PolicyIdentifierList"
+            ]
+        );
+    }
+
+    #[test]
+    fn attribute_values_with_newlines_and_tabs_survive() {
+        let mut out = String::new();
+        push_attr("A", "a\nb\tc\rd<\"&'", &mut out);
+        assert_eq!(out, " A=\"a&#xA;b&#x9;c&#xD;d&lt;&quot;&amp;&apos;\"");
+        let element = format!("<x{out}/>");
+        let doc = roxmltree::Document::parse(&element).unwrap();
+        assert_eq!(doc.root_element().attribute("A"), Some("a\nb\tc\rd<\"&'"));
+    }
+
+    #[test]
+    fn empty_policy_identifier_list_is_written() {
+        let mut result = DecisionResult::new(Decision::Deny, Status::ok());
+        result.policy_identifiers = Some(Vec::new());
+        let text = written(&Response {
+            results: vec![result],
+        });
+        assert!(text.contains("<PolicyIdentifierList/>"), "{text}");
+    }
+
+    #[test]
+    fn appends_to_the_buffer() {
+        let mut out = String::from("prefix");
+        write_response(&Response::default(), &mut out);
+        assert!(out.starts_with("prefix<?xml"));
+        assert!(out.ends_with("</Response>\n"));
+    }
+}
