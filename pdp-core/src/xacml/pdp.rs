@@ -1,12 +1,15 @@
 //! The public face of the engine: compile policies once, evaluate requests many times.
-//!
-//! SKELETON: bodies are being written; the signatures are the contract for the CLI and server.
 
 use std::fmt;
 
-use super::request::{Request, RequestTime};
-use super::response::Response;
-use super::xml::doc::{Position, XmlLimits};
+use super::compile::{self, LoadedDoc};
+use super::context::Context;
+use super::eval::{Evaluator, Verdict};
+use super::model::{PolicyNode, Symbols};
+use super::request::{Request, RequestCategory, RequestTime};
+use super::response::{Decision, DecisionResult, Response, Status, StatusCode};
+use super::xml::doc::{parse_document, Position, XmlLimits};
+use super::xml::policy::parse_policy_document;
 
 /// One policy document to load: a name for error messages (usually the file path) and its text.
 #[derive(Clone, Copy, Debug)]
@@ -38,25 +41,167 @@ impl fmt::Display for PolicyError {
 impl std::error::Error for PolicyError {}
 
 /// A compiled policy decision point: the root policy (or policy set) with everything it
-/// references, ready to evaluate.
+/// references, ready to evaluate. Immutable and `Send + Sync`: share it behind an `Arc`.
 pub struct Pdp {
-    _private: (),
+    root: PolicyNode,
+    symbols: Symbols,
+}
+
+/// An individual decision request, interned and ready to evaluate (see [`Pdp::prepare`]).
+#[derive(Clone, Debug)]
+pub struct PreparedRequest {
+    context: Context,
+    echo: Vec<RequestCategory>,
+    return_policy_ids: bool,
 }
 
 impl Pdp {
     /// Parses and compiles `sources`; the first is the root, the others are reachable through
-    /// `PolicyIdReference`/`PolicySetIdReference`. Returns every error found.
+    /// `PolicyIdReference`/`PolicySetIdReference`. Returns every error found, in input order.
     pub fn compile(
         sources: &[PolicySource<'_>],
         options: &CompileOptions,
     ) -> Result<Pdp, Vec<PolicyError>> {
-        let _ = (sources, options);
-        todo!("compile")
+        if sources.is_empty() {
+            return Err(vec![PolicyError {
+                file: String::new(),
+                position: Position::default(),
+                message: "no policy given; pass at least the root policy".to_string(),
+            }]);
+        }
+        let mut symbols = Symbols::default();
+        let mut errors = Vec::new();
+        let mut docs = Vec::with_capacity(sources.len());
+        for src in sources {
+            let doc = match parse_document(src.text, &options.xml_limits) {
+                Ok(doc) => doc,
+                Err(e) => {
+                    errors.push(PolicyError {
+                        file: src.name.to_string(),
+                        position: e.position,
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            if let Some(parsed) = parse_policy_document(src.name, &doc, &mut symbols, &mut errors)
+            {
+                docs.push(LoadedDoc {
+                    file: src.name.to_string(),
+                    doc: parsed,
+                });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let nodes = compile::resolve(&docs)?;
+        let root = nodes.into_iter().next().ok_or_else(|| {
+            vec![PolicyError {
+                file: sources[0].name.to_string(),
+                position: Position::default(),
+                message: "the root policy could not be compiled".to_string(),
+            }]
+        })?;
+        Ok(Pdp { root, symbols })
     }
 
     /// Evaluates a parsed request (all its individual decisions) at `time`.
     pub fn evaluate(&self, request: &Request, time: RequestTime) -> Response {
-        let _ = (request, time);
-        todo!("evaluate")
+        let prepared = self.prepare(request, time);
+        if request.combined_decision && prepared.len() > 1 {
+            return Response {
+                results: vec![DecisionResult::new(
+                    Decision::Indeterminate,
+                    Status::new(
+                        StatusCode::ProcessingError,
+                        "CombinedDecision is not supported; send the individual requests without it",
+                    ),
+                )],
+            };
+        }
+        Response {
+            results: prepared.iter().map(|p| self.decide(p)).collect(),
+        }
     }
+
+    /// Splits a request into its individual decision requests (Multiple Decision Profile:
+    /// one per combination of repeated categories) and interns each against the policies.
+    pub fn prepare(&self, request: &Request, time: RequestTime) -> Vec<PreparedRequest> {
+        individual_requests(&request.categories)
+            .into_iter()
+            .map(|cats| PreparedRequest {
+                context: Context::new(cats.iter().copied(), &self.symbols, time),
+                echo: echo(&cats),
+                return_policy_ids: request.return_policy_id_list,
+            })
+            .collect()
+    }
+
+    /// Decides one prepared individual request. This is the hot path: no parsing, no string
+    /// lookups.
+    pub fn decide(&self, request: &PreparedRequest) -> DecisionResult {
+        let mut ev = Evaluator::new(&request.context, request.return_policy_ids);
+        let outcome = ev.eval_node(&self.root);
+        let (decision, status) = match outcome.verdict {
+            Verdict::Permit => (Decision::Permit, Status::ok()),
+            Verdict::Deny => (Decision::Deny, Status::ok()),
+            Verdict::NotApplicable => (Decision::NotApplicable, Status::ok()),
+            Verdict::Indeterminate(_, status) => (Decision::Indeterminate, *status),
+        };
+        let mut result = DecisionResult::new(decision, status);
+        if matches!(decision, Decision::Permit | Decision::Deny) {
+            result.obligations = outcome.obligations;
+            result.advice = outcome.advice;
+        }
+        result.attributes = request.echo.clone();
+        result.policy_identifiers = ev.policy_ids;
+        result
+    }
+}
+
+/// The individual requests of the Multiple Decision Profile's repeated-category scheme: one per
+/// combination that takes one `<Attributes>` of each category, categories in first-seen order.
+fn individual_requests(categories: &[RequestCategory]) -> Vec<Vec<&RequestCategory>> {
+    let mut groups: Vec<Vec<&RequestCategory>> = Vec::new();
+    for c in categories {
+        match groups.iter_mut().find(|g| g[0].category == c.category) {
+            Some(g) => g.push(c),
+            None => groups.push(vec![c]),
+        }
+    }
+    let mut out: Vec<Vec<&RequestCategory>> = vec![Vec::new()];
+    for g in &groups {
+        let mut next = Vec::with_capacity(out.len() * g.len());
+        for prefix in &out {
+            for c in g {
+                let mut combo = prefix.clone();
+                combo.push(*c);
+                next.push(combo);
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+/// The attributes marked `IncludeInResult`, by category.
+fn echo(categories: &[&RequestCategory]) -> Vec<RequestCategory> {
+    categories
+        .iter()
+        .filter_map(|c| {
+            let attributes: Vec<_> = c
+                .attributes
+                .iter()
+                .filter(|a| a.include_in_result)
+                .cloned()
+                .collect();
+            (!attributes.is_empty()).then(|| RequestCategory {
+                category: c.category.clone(),
+                xml_id: c.xml_id.clone(),
+                has_content: false,
+                attributes,
+            })
+        })
+        .collect()
 }

@@ -1,0 +1,107 @@
+//! The evaluation context of one individual decision request: the request's attributes,
+//! interned against the compiled policies' symbols and sorted for lookup.
+
+use std::sync::Arc;
+
+use super::datatype::DataType;
+use super::model::{attr_key, Symbols};
+use super::request::{RequestCategory, RequestTime};
+use super::value::Value;
+
+pub(crate) const ENVIRONMENT: &str = "urn:oasis:names:tc:xacml:3.0:attribute-category:environment";
+const CURRENT_TIME_IDS: [&str; 3] = [
+    "urn:oasis:names:tc:xacml:1.0:environment:current-dateTime",
+    "urn:oasis:names:tc:xacml:1.0:environment:current-date",
+    "urn:oasis:names:tc:xacml:1.0:environment:current-time",
+];
+
+/// One attribute value of the request.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub key: u64,
+    pub issuer: Option<Arc<str>>,
+    pub value: Value,
+}
+
+/// A prepared individual request: attribute values keyed by (category, attribute id).
+///
+/// Preparing costs one hash lookup per attribute; afterwards a designator lookup is a binary
+/// search over a flat, sorted vector with no allocation.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    entries: Vec<Entry>,
+}
+
+impl Context {
+    /// Interns the attributes of `categories` against `symbols`, dropping attributes no policy
+    /// mentions, and supplies the current date and time unless the request carries them.
+    pub fn new<'a>(
+        categories: impl IntoIterator<Item = &'a RequestCategory>,
+        symbols: &Symbols,
+        time: RequestTime,
+    ) -> Context {
+        let mut entries = Vec::new();
+        for cat in categories {
+            let Some(c) = symbols.get(&cat.category) else {
+                continue;
+            };
+            for attr in &cat.attributes {
+                let Some(a) = symbols.get(&attr.id) else {
+                    continue;
+                };
+                let key = attr_key(c, a);
+                entries.extend(attr.values.iter().map(|v| Entry {
+                    key,
+                    issuer: attr.issuer.clone(),
+                    value: v.clone(),
+                }));
+            }
+        }
+        if let Some(env) = symbols.get(ENVIRONMENT) {
+            let mut now: Option<[Value; 3]> = None;
+            for (i, id) in CURRENT_TIME_IDS.iter().enumerate() {
+                let Some(a) = symbols.get(id) else { continue };
+                let key = attr_key(env, a);
+                if entries.iter().any(|e| e.key == key) {
+                    continue;
+                }
+                let values = now.get_or_insert_with(|| Value::current_time_values(time));
+                entries.push(Entry {
+                    key,
+                    issuer: None,
+                    value: values[i].clone(),
+                });
+            }
+        }
+        entries.sort_by_key(|e| e.key);
+        Context { entries }
+    }
+
+    /// All values of one attribute (any data type, any issuer).
+    #[inline]
+    pub fn values(&self, key: u64) -> &[Entry] {
+        let start = self.entries.partition_point(|e| e.key < key);
+        let len = self.entries[start..]
+            .iter()
+            .take_while(|e| e.key == key)
+            .count();
+        &self.entries[start..start + len]
+    }
+
+    /// The values of one attribute with the given data type and (when given) issuer.
+    #[inline]
+    pub fn matching<'a>(
+        &'a self,
+        key: u64,
+        datatype: DataType,
+        issuer: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
+        self.values(key).iter().filter_map(move |e| {
+            let issuer_ok = match issuer {
+                None => true,
+                Some(want) => e.issuer.as_deref() == Some(want),
+            };
+            (issuer_ok && e.value.datatype() == datatype).then_some(&e.value)
+        })
+    }
+}

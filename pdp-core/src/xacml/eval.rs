@@ -1,0 +1,775 @@
+//! The evaluator: expressions, targets, rules, policies and policy sets, per XACML 3.0
+//! section 7, with the extended Indeterminate values {D}, {P} and {DP}.
+//!
+//! The evaluator only reads the compiled model and the prepared [`Context`]; it allocates only
+//! for bags built in conditions and for the obligations it returns.
+
+use std::sync::Arc;
+
+use super::combine::Algorithm;
+use super::context::Context;
+use super::functions::{Bag, FnError, Function, HigherOrder, Val};
+use super::model::{
+    ActionExpr, Actions, Apply, Designator, Effect, Expr, Match, Policy, PolicyNode, PolicySet,
+    Rule, Target,
+};
+use super::response::{
+    AttributeAssignment, MissingAttributeDetail, PolicyAction, PolicyIdentifier, PolicyKind,
+    Status, StatusCode,
+};
+use super::value::Value;
+
+/// Which decisions an Indeterminate result could have been (section 7.10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ext {
+    D,
+    P,
+    DP,
+}
+
+/// The decision of a rule, policy or policy set, with the extended Indeterminate.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    Permit,
+    Deny,
+    NotApplicable,
+    Indeterminate(Ext, Box<Status>),
+}
+
+impl Verdict {
+    /// Permit ↔ Deny (only called on those two).
+    pub(crate) fn opposite(&self) -> Verdict {
+        match self {
+            Verdict::Permit => Verdict::Deny,
+            _ => Verdict::Permit,
+        }
+    }
+
+    /// The Indeterminate kind of a decision that could have been this one.
+    pub(crate) fn ext(&self) -> Ext {
+        match self {
+            Verdict::Permit => Ext::P,
+            _ => Ext::D,
+        }
+    }
+}
+
+impl From<Effect> for Verdict {
+    fn from(e: Effect) -> Verdict {
+        match e {
+            Effect::Permit => Verdict::Permit,
+            Effect::Deny => Verdict::Deny,
+        }
+    }
+}
+
+/// A decision with the obligations and advice that go with it.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    pub obligations: Vec<PolicyAction>,
+    pub advice: Vec<PolicyAction>,
+}
+
+impl Outcome {
+    pub(crate) fn of(verdict: Verdict) -> Outcome {
+        Outcome {
+            verdict,
+            obligations: Vec::new(),
+            advice: Vec::new(),
+        }
+    }
+
+    pub(crate) fn not_applicable() -> Outcome {
+        Outcome::of(Verdict::NotApplicable)
+    }
+
+    pub(crate) fn indeterminate(ext: Ext, status: Box<Status>) -> Outcome {
+        Outcome::of(Verdict::Indeterminate(ext, status))
+    }
+
+    /// Adds the obligations and advice of `other` (a result with the same decision).
+    pub(crate) fn absorb(&mut self, other: Outcome) {
+        self.obligations.extend(other.obligations);
+        self.advice.extend(other.advice);
+    }
+}
+
+/// The result of a target, `AnyOf`, `AllOf` or `Match` (section 7.7).
+enum MatchResult {
+    Match,
+    NoMatch,
+    Indeterminate(Box<Status>),
+}
+
+type ExprResult = Result<Val, Box<Status>>;
+
+fn processing_error(msg: impl Into<String>) -> Box<Status> {
+    Box::new(Status::new(StatusCode::ProcessingError, msg))
+}
+
+impl From<FnError> for Box<Status> {
+    fn from(e: FnError) -> Self {
+        processing_error(e.0)
+    }
+}
+
+/// Evaluates one individual request against the compiled policies.
+pub(crate) struct Evaluator<'a> {
+    context: &'a Context,
+    /// `Some` when the request asked for `ReturnPolicyIdList`.
+    pub(crate) policy_ids: Option<Vec<PolicyIdentifier>>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub(crate) fn new(context: &'a Context, want_policy_ids: bool) -> Self {
+        Evaluator {
+            context,
+            policy_ids: want_policy_ids.then(Vec::new),
+        }
+    }
+
+    // ----- policies -------------------------------------------------------------------------
+
+    pub(crate) fn eval_node(&mut self, node: &PolicyNode) -> Outcome {
+        match node {
+            PolicyNode::Policy(p) => self.eval_policy(p),
+            PolicyNode::PolicySet(s) => self.eval_policy_set(s),
+        }
+    }
+
+    pub(crate) fn eval_policy(&mut self, policy: &Policy) -> Outcome {
+        let target = self.eval_target(&policy.target);
+        if let MatchResult::NoMatch = target {
+            return Outcome::not_applicable();
+        }
+        let context = self.context;
+        let rules = &policy.rules;
+        let vars = &policy.variables;
+        let combined = if policy.rule_index.is_active() {
+            let mut candidates = Vec::new();
+            policy.rule_index.candidates(context, &mut candidates);
+            policy.algorithm.combine(
+                candidates.iter().map(|&i| i as usize),
+                |i| self.eval_rule(&rules[i], vars),
+            )
+        } else {
+            policy
+                .algorithm
+                .combine(0..rules.len(), |i| self.eval_rule(&rules[i], vars))
+        };
+        let outcome = self.finish(target, combined, &policy.actions, vars);
+        self.note_policy(PolicyKind::Policy, &policy.id, &policy.version, &outcome);
+        outcome
+    }
+
+    pub(crate) fn eval_policy_set(&mut self, set: &PolicySet) -> Outcome {
+        let target = self.eval_target(&set.target);
+        if let MatchResult::NoMatch = target {
+            return Outcome::not_applicable();
+        }
+        let children = &set.children;
+        let candidates: Vec<usize> = if set.child_index.is_active() {
+            let mut c = Vec::new();
+            set.child_index.candidates(self.context, &mut c);
+            c.into_iter().map(|i| i as usize).collect()
+        } else {
+            (0..children.len()).collect()
+        };
+        let combined = if set.algorithm == Algorithm::OnlyOneApplicable {
+            self.only_one_applicable(children, &candidates)
+        } else {
+            set.algorithm
+                .combine(candidates.into_iter(), |i| self.eval_node(&children[i]))
+        };
+        let outcome = self.finish(target, combined, &set.actions, &[]);
+        self.note_policy(PolicyKind::PolicySet, &set.id, &set.version, &outcome);
+        outcome
+    }
+
+    /// only-one-applicable (C.9): Indeterminate if a target is Indeterminate or more than one
+    /// child applies; otherwise the one applicable child's result.
+    fn only_one_applicable(&mut self, children: &[PolicyNode], candidates: &[usize]) -> Outcome {
+        let mut selected = None;
+        for &i in candidates {
+            match self.eval_target(children[i].target()) {
+                MatchResult::Indeterminate(s) => return Outcome::indeterminate(Ext::DP, s),
+                MatchResult::Match => {
+                    if selected.is_some() {
+                        return Outcome::indeterminate(
+                            Ext::DP,
+                            processing_error(
+                                "more than one policy is applicable under the \
+                                 only-one-applicable combining algorithm",
+                            ),
+                        );
+                    }
+                    selected = Some(i);
+                }
+                MatchResult::NoMatch => {}
+            }
+        }
+        match selected {
+            Some(i) => self.eval_node(&children[i]),
+            None => Outcome::not_applicable(),
+        }
+    }
+
+    /// Applies the target result (section 7.13, table 7) and the policy's own obligations.
+    fn finish(
+        &mut self,
+        target: MatchResult,
+        combined: Outcome,
+        actions: &Actions,
+        vars: &[Expr],
+    ) -> Outcome {
+        let combined = match target {
+            MatchResult::Indeterminate(status) => match combined.verdict {
+                Verdict::NotApplicable => Outcome::not_applicable(),
+                Verdict::Permit => Outcome::indeterminate(Ext::P, status),
+                Verdict::Deny => Outcome::indeterminate(Ext::D, status),
+                Verdict::Indeterminate(..) => Outcome::of(combined.verdict),
+            },
+            _ => combined,
+        };
+        self.add_actions(combined, actions, vars)
+    }
+
+    fn note_policy(&mut self, kind: PolicyKind, id: &Arc<str>, version: &Arc<str>, o: &Outcome) {
+        if let Some(ids) = &mut self.policy_ids {
+            if o.verdict != Verdict::NotApplicable {
+                ids.push(PolicyIdentifier {
+                    kind,
+                    id: id.clone(),
+                    version: version.clone(),
+                });
+            }
+        }
+    }
+
+    // ----- rules ----------------------------------------------------------------------------
+
+    fn eval_rule(&mut self, rule: &Rule, vars: &[Expr]) -> Outcome {
+        let ext = Verdict::from(rule.effect).ext();
+        match self.eval_target(&rule.target) {
+            MatchResult::NoMatch => return Outcome::not_applicable(),
+            MatchResult::Indeterminate(s) => return Outcome::indeterminate(ext, s),
+            MatchResult::Match => {}
+        }
+        if let Some(condition) = &rule.condition {
+            match self.eval_boolean(condition, vars) {
+                Ok(true) => {}
+                Ok(false) => return Outcome::not_applicable(),
+                Err(s) => return Outcome::indeterminate(ext, s),
+            }
+        }
+        self.add_actions(Outcome::of(rule.effect.into()), &rule.actions, vars)
+    }
+
+    /// Evaluates the obligation and advice expressions that apply to a Permit or Deny outcome;
+    /// an evaluation error turns the outcome into Indeterminate (section 7.18).
+    fn add_actions(&mut self, mut outcome: Outcome, actions: &Actions, vars: &[Expr]) -> Outcome {
+        if actions.is_empty() {
+            return outcome;
+        }
+        let effect = match outcome.verdict {
+            Verdict::Permit => Effect::Permit,
+            Verdict::Deny => Effect::Deny,
+            _ => return outcome,
+        };
+        let ext = outcome.verdict.ext();
+        for (exprs, into_obligations) in [(&actions.obligations, true), (&actions.advice, false)] {
+            for action in exprs.iter().filter(|a| a.applies_to == effect) {
+                match self.eval_action(action, vars) {
+                    Ok(a) if into_obligations => outcome.obligations.push(a),
+                    Ok(a) => outcome.advice.push(a),
+                    Err(s) => return Outcome::indeterminate(ext, s),
+                }
+            }
+        }
+        outcome
+    }
+
+    fn eval_action(&mut self, action: &ActionExpr, vars: &[Expr]) -> Result<PolicyAction, Box<Status>> {
+        let mut assignments = Vec::with_capacity(action.assignments.len());
+        for a in &action.assignments {
+            let values = match self.eval_expr(&a.expr, vars)? {
+                Val::Single(v) => vec![v],
+                Val::Bag(b) => b.values,
+            };
+            // A bag yields one assignment per value (section 5.41); an empty bag yields none.
+            assignments.extend(values.into_iter().map(|value| AttributeAssignment {
+                attribute_id: a.attribute_id.clone(),
+                category: a.category.clone(),
+                issuer: a.issuer.clone(),
+                value,
+            }));
+        }
+        Ok(PolicyAction {
+            id: action.id.clone(),
+            assignments,
+        })
+    }
+
+    // ----- targets --------------------------------------------------------------------------
+
+    fn eval_target(&self, target: &Target) -> MatchResult {
+        let mut error = None;
+        for any_of in &target.any_of {
+            let mut matched = false;
+            let mut any_error = None;
+            for all_of in &any_of.all_of {
+                match self.eval_all_of(&all_of.matches) {
+                    MatchResult::Match => {
+                        matched = true;
+                        break;
+                    }
+                    MatchResult::NoMatch => {}
+                    MatchResult::Indeterminate(s) => {
+                        any_error.get_or_insert(s);
+                    }
+                }
+            }
+            if matched {
+                continue;
+            }
+            match any_error {
+                None => return MatchResult::NoMatch,
+                Some(s) => {
+                    error.get_or_insert(s);
+                }
+            }
+        }
+        match error {
+            None => MatchResult::Match,
+            Some(s) => MatchResult::Indeterminate(s),
+        }
+    }
+
+    fn eval_all_of(&self, matches: &[Match]) -> MatchResult {
+        let mut error = None;
+        for m in matches {
+            match self.eval_match(m) {
+                MatchResult::Match => {}
+                MatchResult::NoMatch => return MatchResult::NoMatch,
+                MatchResult::Indeterminate(s) => {
+                    error.get_or_insert(s);
+                }
+            }
+        }
+        match error {
+            None => MatchResult::Match,
+            Some(s) => MatchResult::Indeterminate(s),
+        }
+    }
+
+    fn eval_match(&self, m: &Match) -> MatchResult {
+        let d = &m.designator;
+        let mut present = false;
+        let mut error = None;
+        for v in self.context.matching(d.key, d.datatype, d.issuer.as_deref()) {
+            present = true;
+            if m.is_equality {
+                if m.value.equals(v) {
+                    return MatchResult::Match;
+                }
+                continue;
+            }
+            let args = [Val::Single(m.value.clone()), Val::Single(v.clone())];
+            match (m.function.eval)(&args) {
+                Ok(Val::Single(Value::Boolean(true))) => return MatchResult::Match,
+                Ok(Val::Single(Value::Boolean(false))) => {}
+                Ok(_) => {
+                    error.get_or_insert_with(|| {
+                        processing_error(format!("{} did not return a boolean", m.function.id))
+                    });
+                }
+                Err(e) => {
+                    error.get_or_insert_with(|| e.into());
+                }
+            }
+        }
+        if !present && d.must_be_present {
+            return MatchResult::Indeterminate(missing(d));
+        }
+        match error {
+            Some(s) => MatchResult::Indeterminate(s),
+            None => MatchResult::NoMatch,
+        }
+    }
+
+    // ----- expressions ----------------------------------------------------------------------
+
+    fn eval_boolean(&mut self, expr: &Expr, vars: &[Expr]) -> Result<bool, Box<Status>> {
+        match self.eval_expr(expr, vars)? {
+            Val::Single(Value::Boolean(b)) => Ok(b),
+            _ => Err(processing_error("expression did not evaluate to a single boolean")),
+        }
+    }
+
+    pub(crate) fn eval_expr(&mut self, expr: &Expr, vars: &[Expr]) -> ExprResult {
+        match expr {
+            Expr::Value(v) => Ok(Val::Single(v.clone())),
+            Expr::Designator(d) => self.designator(d).map(Val::Bag),
+            Expr::Apply(a) => self.apply(a, vars),
+            Expr::Variable(i) => match vars.get(*i) {
+                Some(e) => self.eval_expr(e, vars),
+                None => Err(processing_error("reference to an undefined variable")),
+            },
+            Expr::Function(_) => Err(processing_error(
+                "a <Function> can only be an argument of a higher-order function",
+            )),
+        }
+    }
+
+    fn designator(&self, d: &Designator) -> Result<Bag, Box<Status>> {
+        let values: Vec<Value> = self
+            .context
+            .matching(d.key, d.datatype, d.issuer.as_deref())
+            .cloned()
+            .collect();
+        if values.is_empty() && d.must_be_present {
+            return Err(missing(d));
+        }
+        Ok(Bag {
+            datatype: d.datatype,
+            values,
+        })
+    }
+
+    fn apply(&mut self, apply: &Apply, vars: &[Expr]) -> ExprResult {
+        match apply.function {
+            Function::Strict(f) => {
+                let args = apply
+                    .args
+                    .iter()
+                    .map(|a| self.eval_expr(a, vars))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((f.eval)(&args)?)
+            }
+            Function::And => self.and_or(&apply.args, vars, false),
+            Function::Or => self.and_or(&apply.args, vars, true),
+            Function::NOf => self.n_of(&apply.args, vars),
+            Function::HigherOrder(h) => self.higher_order(h, &apply.args, vars),
+        }
+    }
+
+    /// `and` (`stop_on` = false) and `or` (`stop_on` = true): evaluated left to right, stopping
+    /// at the first argument equal to `stop_on`. An Indeterminate argument makes the result
+    /// Indeterminate only if no later argument decides it.
+    fn and_or(&mut self, args: &[Expr], vars: &[Expr], stop_on: bool) -> ExprResult {
+        let mut error = None;
+        for a in args {
+            match self.eval_boolean(a, vars) {
+                Ok(b) if b == stop_on => return Ok(Val::Single(Value::Boolean(stop_on))),
+                Ok(_) => {}
+                Err(s) => {
+                    error.get_or_insert(s);
+                }
+            }
+        }
+        match error {
+            Some(s) => Err(s),
+            None => Ok(Val::Single(Value::Boolean(!stop_on))),
+        }
+    }
+
+    /// `n-of` (A.3.5).
+    fn n_of(&mut self, args: &[Expr], vars: &[Expr]) -> ExprResult {
+        let Some((first, rest)) = args.split_first() else {
+            return Err(processing_error("n-of needs at least one argument"));
+        };
+        let n = match self.eval_expr(first, vars)? {
+            Val::Single(Value::Integer(n)) => n,
+            _ => return Err(processing_error("the first argument of n-of must be an integer")),
+        };
+        if n <= 0 {
+            return Ok(Val::Single(Value::Boolean(true)));
+        }
+        if n as u64 > rest.len() as u64 {
+            return Err(processing_error(format!(
+                "n-of needs {n} true arguments but has only {}",
+                rest.len()
+            )));
+        }
+        let mut trues = 0i64;
+        for (i, a) in rest.iter().enumerate() {
+            if self.eval_boolean(a, vars)? {
+                trues += 1;
+                if trues >= n {
+                    return Ok(Val::Single(Value::Boolean(true)));
+                }
+            }
+            let remaining = (rest.len() - i - 1) as i64;
+            if trues + remaining < n {
+                break;
+            }
+        }
+        Ok(Val::Single(Value::Boolean(false)))
+    }
+
+    fn higher_order(&mut self, h: HigherOrder, args: &[Expr], vars: &[Expr]) -> ExprResult {
+        let Some((Expr::Function(f), rest)) = args.split_first() else {
+            return Err(processing_error(
+                "the first argument of a higher-order function must be a <Function>",
+            ));
+        };
+        let f = *f;
+        let vals = rest
+            .iter()
+            .map(|a| self.eval_expr(a, vars))
+            .collect::<Result<Vec<_>, _>>()?;
+        let truth = |r: Result<Val, Box<Status>>| -> Result<bool, Box<Status>> {
+            match r? {
+                Val::Single(Value::Boolean(b)) => Ok(b),
+                _ => Err(processing_error(
+                    "the function of a higher-order function did not return a boolean",
+                )),
+            }
+        };
+        let boolean = |b: bool| Ok(Val::Single(Value::Boolean(b)));
+        match h {
+            HigherOrder::AnyOf | HigherOrder::AllOf | HigherOrder::Map => {
+                let (bag_pos, bag) = single_bag(&vals)?;
+                let mut call_args = vals.clone();
+                let mut results = Vec::with_capacity(bag.values.len());
+                for v in &bag.values {
+                    call_args[bag_pos] = Val::Single(v.clone());
+                    let r = call(f, &call_args);
+                    match h {
+                        HigherOrder::AnyOf => {
+                            if truth(r)? {
+                                return boolean(true);
+                            }
+                        }
+                        HigherOrder::AllOf => {
+                            if !truth(r)? {
+                                return boolean(false);
+                            }
+                        }
+                        _ => match r? {
+                            Val::Single(v) => results.push(v),
+                            Val::Bag(_) => {
+                                return Err(processing_error(
+                                    "the function given to map must return a single value",
+                                ))
+                            }
+                        },
+                    }
+                }
+                match h {
+                    HigherOrder::AnyOf => boolean(false),
+                    HigherOrder::AllOf => boolean(true),
+                    _ => Ok(Val::Bag(Bag {
+                        datatype: map_result_type(f, &bag.datatype),
+                        values: results,
+                    })),
+                }
+            }
+            HigherOrder::AnyOfAny => {
+                // Every combination of one value from each bag argument (A.3.12, 3.0 form).
+                let mut found = false;
+                let mut error = None;
+                for_each_combination(&vals, &mut |combo| {
+                    match truth(call(f, combo)) {
+                        Ok(true) => {
+                            found = true;
+                            return false;
+                        }
+                        Ok(false) => {}
+                        Err(s) => {
+                            error.get_or_insert(s);
+                            return false;
+                        }
+                    }
+                    true
+                });
+                if let Some(s) = error {
+                    return Err(s);
+                }
+                boolean(found)
+            }
+            HigherOrder::AllOfAny | HigherOrder::AnyOfAll | HigherOrder::AllOfAll => {
+                let [Val::Bag(a), Val::Bag(b)] = vals.as_slice() else {
+                    return Err(processing_error(
+                        "all-of-any, any-of-all and all-of-all take a function and two bags",
+                    ));
+                };
+                let mut pair = [Val::Single(Value::Boolean(false)), Val::Single(Value::Boolean(false))];
+                let mut test = |x: &Value, y: &Value| {
+                    pair[0] = Val::Single(x.clone());
+                    pair[1] = Val::Single(y.clone());
+                    truth(call(f, &pair))
+                };
+                let result = match h {
+                    HigherOrder::AllOfAny => {
+                        let mut all = true;
+                        for x in &a.values {
+                            let mut any = false;
+                            for y in &b.values {
+                                if test(x, y)? {
+                                    any = true;
+                                    break;
+                                }
+                            }
+                            if !any {
+                                all = false;
+                                break;
+                            }
+                        }
+                        all
+                    }
+                    HigherOrder::AnyOfAll => {
+                        let mut any = false;
+                        for x in &a.values {
+                            let mut all = true;
+                            for y in &b.values {
+                                if !test(x, y)? {
+                                    all = false;
+                                    break;
+                                }
+                            }
+                            if all {
+                                any = true;
+                                break;
+                            }
+                        }
+                        any
+                    }
+                    _ => {
+                        let mut all = true;
+                        'outer: for x in &a.values {
+                            for y in &b.values {
+                                if !test(x, y)? {
+                                    all = false;
+                                    break 'outer;
+                                }
+                            }
+                        }
+                        all
+                    }
+                };
+                boolean(result)
+            }
+        }
+    }
+}
+
+/// The one bag among the arguments of any-of, all-of or map.
+fn single_bag(vals: &[Val]) -> Result<(usize, &Bag), Box<Status>> {
+    let mut found = None;
+    for (i, v) in vals.iter().enumerate() {
+        if let Val::Bag(b) = v {
+            if found.is_some() {
+                return Err(processing_error(
+                    "any-of, all-of and map take exactly one bag argument",
+                ));
+            }
+            found = Some((i, b));
+        }
+    }
+    found.ok_or_else(|| processing_error("any-of, all-of and map need one bag argument"))
+}
+
+/// The data type of map's result bag.
+fn map_result_type(f: Function, input: &super::datatype::DataType) -> super::datatype::DataType {
+    match f {
+        Function::Strict(s) => match s.ret {
+            super::functions::ArgType::Single(dt) | super::functions::ArgType::Bag(dt) => dt,
+        },
+        Function::And | Function::Or | Function::NOf | Function::HigherOrder(_) => {
+            let _ = input;
+            super::datatype::DataType::Boolean
+        }
+    }
+}
+
+/// Calls `f` on evaluated arguments (the function argument of a higher-order function).
+fn call(f: Function, args: &[Val]) -> ExprResult {
+    let as_bool = |v: &Val| match v {
+        Val::Single(Value::Boolean(b)) => Ok(*b),
+        _ => Err(processing_error("logical functions take boolean arguments")),
+    };
+    match f {
+        Function::Strict(s) => Ok((s.eval)(args)?),
+        Function::And => {
+            for a in args {
+                if !as_bool(a)? {
+                    return Ok(Val::Single(Value::Boolean(false)));
+                }
+            }
+            Ok(Val::Single(Value::Boolean(true)))
+        }
+        Function::Or => {
+            for a in args {
+                if as_bool(a)? {
+                    return Ok(Val::Single(Value::Boolean(true)));
+                }
+            }
+            Ok(Val::Single(Value::Boolean(false)))
+        }
+        Function::NOf => {
+            let Some((Val::Single(Value::Integer(n)), rest)) = args.split_first() else {
+                return Err(processing_error("the first argument of n-of must be an integer"));
+            };
+            let mut trues = 0i64;
+            for a in rest {
+                if as_bool(a)? {
+                    trues += 1;
+                }
+            }
+            Ok(Val::Single(Value::Boolean(trues >= *n)))
+        }
+        Function::HigherOrder(_) => Err(processing_error(
+            "a higher-order function cannot be the argument of another",
+        )),
+    }
+}
+
+/// Calls `visit` with every combination that takes one value from each bag argument (and the
+/// single arguments as they are), until `visit` returns false.
+fn for_each_combination(vals: &[Val], visit: &mut dyn FnMut(&[Val]) -> bool) {
+    fn rec(vals: &[Val], i: usize, acc: &mut Vec<Val>, visit: &mut dyn FnMut(&[Val]) -> bool) -> bool {
+        if i == vals.len() {
+            return visit(acc);
+        }
+        match &vals[i] {
+            Val::Single(v) => {
+                acc.push(Val::Single(v.clone()));
+                let go_on = rec(vals, i + 1, acc, visit);
+                acc.pop();
+                go_on
+            }
+            Val::Bag(b) => {
+                for v in &b.values {
+                    acc.push(Val::Single(v.clone()));
+                    let go_on = rec(vals, i + 1, acc, visit);
+                    acc.pop();
+                    if !go_on {
+                        return false;
+                    }
+                }
+                true
+            }
+        }
+    }
+    let mut acc = Vec::with_capacity(vals.len());
+    rec(vals, 0, &mut acc, visit);
+}
+
+/// The Indeterminate of a `MustBePresent` designator that found nothing.
+fn missing(d: &Designator) -> Box<Status> {
+    Box::new(Status {
+        code: StatusCode::MissingAttribute,
+        message: Some(format!(
+            "attribute {} of category {} ({}) is required but missing",
+            d.attribute_id, d.category, d.datatype
+        )),
+        missing_attributes: vec![MissingAttributeDetail {
+            category: d.category.clone(),
+            attribute_id: d.attribute_id.clone(),
+            datatype: d.datatype,
+            issuer: d.issuer.clone(),
+        }],
+    })
+}

@@ -1,0 +1,206 @@
+//! The compiled policy model: what the evaluator walks.
+//!
+//! Everything here is resolved: attribute ids and categories are interned [`SymId`]s, data types
+//! are [`DataType`] tags, functions are [`Function`]s with checked signatures, variable
+//! references are indexes, and policy references point at the shared compiled node. Nothing in
+//! this model is looked up by string at decision time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::combine::Algorithm;
+use super::datatype::DataType;
+use super::functions::{ArgType, Function, StrictFn};
+use super::index::ChildIndex;
+use super::value::Value;
+
+/// An interned identifier (attribute id or category).
+pub type SymId = u32;
+
+/// The interning table of attribute ids and categories, built at compile time.
+///
+/// Requests are interned against this table; an id that no policy mentions has no symbol and is
+/// simply never looked up.
+#[derive(Debug, Default, Clone)]
+pub struct Symbols {
+    ids: HashMap<Arc<str>, SymId>,
+    names: Vec<Arc<str>>,
+}
+
+impl Symbols {
+    /// The symbol of `name`, creating it if needed.
+    pub fn intern(&mut self, name: &str) -> SymId {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as SymId;
+        let name: Arc<str> = Arc::from(name);
+        self.names.push(name.clone());
+        self.ids.insert(name, id);
+        id
+    }
+
+    /// The symbol of `name`, if some policy mentions it.
+    pub fn get(&self, name: &str) -> Option<SymId> {
+        self.ids.get(name).copied()
+    }
+
+    /// The text of a symbol.
+    pub fn name(&self, id: SymId) -> &Arc<str> {
+        &self.names[id as usize]
+    }
+}
+
+/// The key of an attribute in the request context: category and attribute id together.
+#[inline]
+pub fn attr_key(category: SymId, attribute: SymId) -> u64 {
+    ((category as u64) << 32) | attribute as u64
+}
+
+/// The effect of a rule, and the decision an obligation or advice applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Effect {
+    Permit,
+    Deny,
+}
+
+/// `<AttributeDesignator>`, resolved.
+#[derive(Clone, Debug)]
+pub struct Designator {
+    pub key: u64,
+    pub category: Arc<str>,
+    pub attribute_id: Arc<str>,
+    pub datatype: DataType,
+    pub issuer: Option<Arc<str>>,
+    pub must_be_present: bool,
+}
+
+/// An expression of a condition, variable definition, apply argument or assignment.
+#[derive(Clone, Debug)]
+pub enum Expr {
+    Value(Value),
+    Designator(Designator),
+    Apply(Box<Apply>),
+    /// A reference to the `n`-th variable definition of the enclosing policy.
+    Variable(usize),
+    /// A `<Function>` element: only an argument of a higher-order function.
+    Function(Function),
+}
+
+/// `<Apply>`, with its result type computed at compile time.
+#[derive(Clone, Debug)]
+pub struct Apply {
+    pub function: Function,
+    pub args: Vec<Expr>,
+    pub ret: ArgType,
+}
+
+/// `<Match>`: `function(value, each value of designator)`.
+#[derive(Clone, Debug)]
+pub struct Match {
+    pub function: &'static StrictFn,
+    /// True when `function` is the data type's own equality, so that the evaluator can compare
+    /// values directly instead of building an argument list.
+    pub is_equality: bool,
+    pub value: Value,
+    pub designator: Designator,
+}
+
+/// `<AllOf>`: a conjunction of matches.
+#[derive(Clone, Debug, Default)]
+pub struct AllOf {
+    pub matches: Vec<Match>,
+}
+
+/// `<AnyOf>`: a disjunction of `AllOf`s.
+#[derive(Clone, Debug, Default)]
+pub struct AnyOf {
+    pub all_of: Vec<AllOf>,
+}
+
+/// `<Target>`: a conjunction of `AnyOf`s; empty matches everything.
+#[derive(Clone, Debug, Default)]
+pub struct Target {
+    pub any_of: Vec<AnyOf>,
+}
+
+/// `<AttributeAssignmentExpression>`.
+#[derive(Clone, Debug)]
+pub struct AssignmentExpr {
+    pub attribute_id: Arc<str>,
+    pub category: Option<Arc<str>>,
+    pub issuer: Option<Arc<str>>,
+    pub expr: Expr,
+}
+
+/// An `<ObligationExpression>` or `<AdviceExpression>`.
+#[derive(Clone, Debug)]
+pub struct ActionExpr {
+    pub id: Arc<str>,
+    pub applies_to: Effect,
+    pub assignments: Vec<AssignmentExpr>,
+}
+
+/// Obligation and advice expressions of a rule, policy or policy set.
+#[derive(Clone, Debug, Default)]
+pub struct Actions {
+    pub obligations: Vec<ActionExpr>,
+    pub advice: Vec<ActionExpr>,
+}
+
+impl Actions {
+    pub fn is_empty(&self) -> bool {
+        self.obligations.is_empty() && self.advice.is_empty()
+    }
+}
+
+/// `<Rule>`.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: Arc<str>,
+    pub effect: Effect,
+    pub target: Target,
+    pub condition: Option<Expr>,
+    pub actions: Actions,
+}
+
+/// `<Policy>`.
+#[derive(Debug)]
+pub struct Policy {
+    pub id: Arc<str>,
+    pub version: Arc<str>,
+    pub target: Target,
+    pub variables: Vec<Expr>,
+    pub rules: Vec<Rule>,
+    pub algorithm: Algorithm,
+    pub actions: Actions,
+    pub rule_index: ChildIndex,
+}
+
+/// `<PolicySet>`, with references resolved.
+#[derive(Debug)]
+pub struct PolicySet {
+    pub id: Arc<str>,
+    pub version: Arc<str>,
+    pub target: Target,
+    pub children: Vec<PolicyNode>,
+    pub algorithm: Algorithm,
+    pub actions: Actions,
+    pub child_index: ChildIndex,
+}
+
+/// A member of a policy set: a policy or a policy set, defined inline or referenced.
+#[derive(Clone, Debug)]
+pub enum PolicyNode {
+    Policy(Arc<Policy>),
+    PolicySet(Arc<PolicySet>),
+}
+
+impl PolicyNode {
+    pub fn target(&self) -> &Target {
+        match self {
+            PolicyNode::Policy(p) => &p.target,
+            PolicyNode::PolicySet(p) => &p.target,
+        }
+    }
+}
