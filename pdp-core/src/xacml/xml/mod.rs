@@ -2,5 +2,6 @@
 //! requests and responses.
 
 pub mod doc;
+pub mod policy;
 pub mod request;
 pub mod response;
