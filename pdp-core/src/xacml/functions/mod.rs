@@ -6,6 +6,23 @@
 //! arguments lazily, and the higher-order functions take another function as their first
 //! argument; the evaluator implements those two groups itself.
 
+mod args;
+mod arithmetic;
+mod bag;
+mod comparison;
+mod conversion;
+mod date_arithmetic;
+mod equality;
+mod regex;
+mod registry;
+mod set;
+mod special_match;
+mod string;
+
+pub use equality::equality_function_for;
+pub use regex::{compile_xsd_regex, MAX_PATTERN_LEN};
+pub use registry::{all_ids, lookup};
+
 use std::borrow::Cow;
 use std::fmt;
 
