@@ -139,8 +139,9 @@ fn check(paths: &[PathBuf], limits: &XmlLimits) -> Result<(), Failure> {
     let policies = read_policies(paths)?;
     compile(&policies, limits)?;
     let n = policies.len();
-    println!("{n} {} OK", if n == 1 { "policy" } else { "policies" });
-    Ok(())
+    let noun = if n == 1 { "policy" } else { "policies" };
+    writeln!(std::io::stdout().lock(), "{n} {noun} OK")
+        .map_err(|e| Failure::one(format!("akkoord: cannot write to stdout: {e}")))
 }
 
 /// A policy file read into memory: its display name and text.
