@@ -5,6 +5,12 @@
 //! ill-typed policies at load. The logical functions `and`, `or` and `n-of` evaluate their
 //! arguments lazily, and the higher-order functions take another function as their first
 //! argument; the evaluator implements those two groups itself.
+//!
+//! Layout: one module per family of Appendix A.3 (`equality`, `arithmetic`, `comparison`,
+//! `string`, `conversion`, `date_arithmetic`, `bag`, `set`, `regex`, `special_match`), each with
+//! a static table of its identifiers; `registry` resolves an identifier against those tables
+//! ([`lookup`]). The optional XPath functions and `access-permitted` deliberately do not resolve,
+//! so a policy using them is rejected at load rather than failing at evaluation.
 
 mod args;
 mod arithmetic;
