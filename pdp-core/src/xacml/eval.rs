@@ -168,30 +168,41 @@ impl<'a> Evaluator<'a> {
         if let MatchResult::NoMatch = target {
             return Outcome::not_applicable();
         }
-        let children = &set.children;
-        let candidates: Vec<usize> = if set.child_index.is_active() {
-            let mut c = Vec::new();
-            set.child_index.candidates(self.context, &mut c);
-            c.into_iter().map(|i| i as usize).collect()
+        let combined = if set.child_index.is_active() {
+            let mut candidates = Vec::new();
+            set.child_index.candidates(self.context, &mut candidates);
+            self.combine_children(set, candidates.iter().map(|&i| i as usize))
         } else {
-            (0..children.len()).collect()
-        };
-        let combined = if set.algorithm == Algorithm::OnlyOneApplicable {
-            self.only_one_applicable(children, &candidates)
-        } else {
-            set.algorithm
-                .combine(candidates.into_iter(), |i| self.eval_node(&children[i]))
+            self.combine_children(set, 0..set.children.len())
         };
         let outcome = self.finish(target, combined, &set.actions, &[]);
         self.note_policy(PolicyKind::PolicySet, &set.id, &set.version, &outcome);
         outcome
     }
 
+    fn combine_children(
+        &mut self,
+        set: &PolicySet,
+        candidates: impl Iterator<Item = usize>,
+    ) -> Outcome {
+        let children = &set.children;
+        if set.algorithm == Algorithm::OnlyOneApplicable {
+            self.only_one_applicable(children, candidates)
+        } else {
+            set.algorithm
+                .combine(candidates, |i| self.eval_node(&children[i]))
+        }
+    }
+
     /// only-one-applicable (C.9): Indeterminate if a target is Indeterminate or more than one
     /// child applies; otherwise the one applicable child's result.
-    fn only_one_applicable(&mut self, children: &[PolicyNode], candidates: &[usize]) -> Outcome {
+    fn only_one_applicable(
+        &mut self,
+        children: &[PolicyNode],
+        candidates: impl Iterator<Item = usize>,
+    ) -> Outcome {
         let mut selected = None;
-        for &i in candidates {
+        for i in candidates {
             match self.eval_target(children[i].target()) {
                 MatchResult::Indeterminate(s) => return Outcome::indeterminate(Ext::DP, s),
                 MatchResult::Match => {

@@ -163,9 +163,13 @@ mod tests {
             &rfc822_name::IS_IN,
             &[v(DataType::Rfc822Name, "anderson@sun.com"), names]
         ));
-        assert!(!truth(
+        assert!(truth(
             &double::IS_IN,
             &[d(f64::NAN), bag_of(DataType::Double, &["NaN"])]
+        ));
+        assert!(!truth(
+            &double::IS_IN,
+            &[d(f64::NAN), bag_of(DataType::Double, &["1.0"])]
         ));
         assert!(!truth(
             &string::IS_IN,

@@ -123,7 +123,9 @@ mod tests {
         assert!(!eq(T::String, "abc", "ABC"));
         assert!(eq(T::Boolean, "true", "1"));
         assert!(eq(T::Integer, "007", "7"));
-        assert!(!eq(T::Double, "NaN", "NaN"));
+        // NaN equals NaN (conformance IIC350/IIC358), and nothing else.
+        assert!(eq(T::Double, "NaN", "NaN"));
+        assert!(!eq(T::Double, "NaN", "0"));
         assert!(eq(T::Double, "-0", "0"));
         assert!(eq(T::Date, "2004-12-25-12:00", "2004-12-26+12:00"));
         assert!(eq(T::Time, "13:20:00-05:00", "18:20:00Z"));

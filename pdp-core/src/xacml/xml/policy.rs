@@ -26,18 +26,6 @@ use crate::xacml::value::Value;
 use crate::xacml::version::VersionMatch;
 use crate::xacml::xml::doc::Position;
 
-// TEMPORARY until the function registry lands.
-mod shim {
-    use crate::xacml::datatype::DataType;
-    use crate::xacml::functions::{Function, StrictFn};
-    pub fn lookup(_id: &str) -> Option<Function> {
-        None
-    }
-    pub fn equality_function_for(_dt: DataType) -> &'static StrictFn {
-        unimplemented!()
-    }
-}
-
 /// The XACML 3.0 core schema namespace.
 pub const XACML3_NS: &str = "urn:oasis:names:tc:xacml:3.0:core:schema:wd-17";
 
@@ -621,13 +609,13 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
                         None => ok = false,
                     }
                 }
-                if all_of.matches.is_empty() {
+                if all_of.matches.is_empty() && ok {
                     self.error(all, "<AllOf> must contain at least one <Match>");
                     ok = false;
                 }
                 any_of.all_of.push(all_of);
             }
-            if any_of.all_of.is_empty() {
+            if any_of.all_of.is_empty() && ok {
                 self.error(any, "<AnyOf> must contain at least one <AllOf>");
                 ok = false;
             }
@@ -638,7 +626,7 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
 
     fn match_(&mut self, node: Node<'d, 'd>) -> Opt<Match> {
         let id = self.required(node, "MatchId")?;
-        let function = match shim::lookup(id) {
+        let function = match functions::lookup(id) {
             Some(Function::Strict(f)) => Some(f),
             Some(_) => {
                 self.error(node, format!("{id} cannot be a MatchId: a match function takes two single values and returns a boolean"));
@@ -682,7 +670,7 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
             return None;
         }
         let is_equality =
-            std::ptr::eq(function, shim::equality_function_for(value.datatype()));
+            std::ptr::eq(function, functions::equality_function_for(value.datatype()));
         Some(Match {
             function,
             is_equality,
@@ -772,7 +760,7 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
             }
             "Function" => {
                 let id = self.required(node, "FunctionId")?;
-                match shim::lookup(id) {
+                match functions::lookup(id) {
                     Some(f) => Some((Expr::Function(f), None)),
                     None => {
                         self.error(node, format!("unknown function {id}"));
@@ -811,7 +799,7 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
         mut vars: Option<&mut Vars<'d>>,
     ) -> Opt<(Expr, Option<ArgType>)> {
         let id = self.required(node, "FunctionId")?;
-        let function = shim::lookup(id);
+        let function = functions::lookup(id);
         if function.is_none() {
             self.error(node, format!("unknown function {id}"));
         }

@@ -1,0 +1,447 @@
+//! End-to-end behaviour of the engine, written from the XACML 3.0 core specification:
+//! target and rule evaluation (section 7), the extended Indeterminate of policies (7.13),
+//! MustBePresent and missing-attribute details (5.29, 7.19.3), obligations and advice (7.18),
+//! variables (5.24/5.25), policy references with versions (5.10–5.13), the Multiple Decision
+//! Profile's repeated categories, ReturnPolicyIdList, and load-time rejection of invalid policies.
+
+use pdp_core::xacml::request::RequestTime;
+use pdp_core::xacml::response::{Decision, DecisionResult, PolicyKind, StatusCode};
+use pdp_core::xacml::xml::doc::XmlLimits;
+use pdp_core::xacml::xml::request::parse_request;
+use pdp_core::xacml::{CompileOptions, Pdp, PolicyError, PolicySource};
+
+const NS: &str = "urn:oasis:names:tc:xacml:3.0:core:schema:wd-17";
+const STRING: &str = "http://www.w3.org/2001/XMLSchema#string";
+const INTEGER: &str = "http://www.w3.org/2001/XMLSchema#integer";
+const SUBJECT: &str = "urn:oasis:names:tc:xacml:1.0:subject-category:access-subject";
+const NOW: RequestTime = RequestTime {
+    unix_secs: 1_795_000_000,
+    nanos: 0,
+};
+
+fn compile(docs: &[&str]) -> Result<Pdp, Vec<PolicyError>> {
+    let names: Vec<String> = (0..docs.len()).map(|i| format!("policy{i}.xml")).collect();
+    let sources: Vec<PolicySource> = docs
+        .iter()
+        .zip(&names)
+        .map(|(text, name)| PolicySource { name, text })
+        .collect();
+    Pdp::compile(&sources, &CompileOptions::default())
+}
+
+fn pdp(docs: &[&str]) -> Pdp {
+    match compile(docs) {
+        Ok(p) => p,
+        Err(e) => panic!("policy does not compile: {e:?}"),
+    }
+}
+
+/// A request with string subject attributes `(id, value)`.
+fn request_xml(attrs: &[(&str, &str)], extra: &str) -> String {
+    let mut a = String::new();
+    for (id, v) in attrs {
+        a.push_str(&format!(
+            r#"<Attribute AttributeId="{id}" IncludeInResult="false"><AttributeValue DataType="{STRING}">{v}</AttributeValue></Attribute>"#
+        ));
+    }
+    format!(
+        r#"<Request xmlns="{NS}" ReturnPolicyIdList="false" CombinedDecision="false"><Attributes Category="{SUBJECT}">{a}</Attributes>{extra}</Request>"#
+    )
+}
+
+fn decide_xml(pdp: &Pdp, xml: &str) -> Vec<DecisionResult> {
+    let req = match parse_request(xml.as_bytes(), &XmlLimits::default()) {
+        Ok(r) => r,
+        Err(e) => panic!("request does not parse: {e}"),
+    };
+    pdp.evaluate(&req, NOW).results
+}
+
+fn decide(pdp: &Pdp, attrs: &[(&str, &str)]) -> DecisionResult {
+    let mut r = decide_xml(pdp, &request_xml(attrs, ""));
+    assert_eq!(r.len(), 1);
+    r.remove(0)
+}
+
+fn designator(id: &str, must: bool) -> String {
+    format!(
+        r#"<AttributeDesignator Category="{SUBJECT}" AttributeId="{id}" DataType="{STRING}" MustBePresent="{must}"/>"#
+    )
+}
+
+fn match_role(role: &str, must: bool) -> String {
+    format!(
+        r#"<Match MatchId="urn:oasis:names:tc:xacml:1.0:function:string-equal"><AttributeValue DataType="{STRING}">{role}</AttributeValue>{}</Match>"#,
+        designator("role", must)
+    )
+}
+
+fn target(matches: &str) -> String {
+    format!("<Target><AnyOf><AllOf>{matches}</AllOf></AnyOf></Target>")
+}
+
+fn policy(id: &str, alg: &str, target: &str, body: &str) -> String {
+    format!(
+        r#"<Policy xmlns="{NS}" PolicyId="{id}" Version="1.0" RuleCombiningAlgId="urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:{alg}">{target}{body}</Policy>"#
+    )
+}
+
+fn rule(id: &str, effect: &str, target: &str, condition: &str) -> String {
+    format!(r#"<Rule RuleId="{id}" Effect="{effect}">{target}{condition}</Rule>"#)
+}
+
+fn condition(expr: &str) -> String {
+    format!("<Condition>{expr}</Condition>")
+}
+
+fn one_and_only_equals(id: &str, value: &str, must: bool) -> String {
+    format!(
+        r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-equal"><Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-one-and-only">{}</Apply><AttributeValue DataType="{STRING}">{value}</AttributeValue></Apply>"#,
+        designator(id, must)
+    )
+}
+
+#[test]
+fn rule_target_and_condition() {
+    let p = pdp(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule(
+            "r",
+            "Permit",
+            &target(&match_role("doctor", false)),
+            &condition(&one_and_only_equals("ward", "A", false)),
+        ),
+    )]);
+    assert_eq!(decide(&p, &[("role", "doctor"), ("ward", "A")]).decision, Decision::Permit);
+    // Condition false: NotApplicable.
+    assert_eq!(decide(&p, &[("role", "doctor"), ("ward", "B")]).decision, Decision::NotApplicable);
+    // Target no match: NotApplicable.
+    assert_eq!(decide(&p, &[("role", "nurse"), ("ward", "A")]).decision, Decision::NotApplicable);
+    // Condition Indeterminate (one-and-only on an empty bag): Indeterminate, processing-error.
+    let r = decide(&p, &[("role", "doctor")]);
+    assert_eq!(r.decision, Decision::Indeterminate);
+    assert_eq!(r.status.code, StatusCode::ProcessingError);
+}
+
+#[test]
+fn must_be_present_gives_missing_attribute_with_detail() {
+    let p = pdp(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule("r", "Permit", &target(&match_role("doctor", true)), ""),
+    )]);
+    let r = decide(&p, &[("other", "x")]);
+    assert_eq!(r.decision, Decision::Indeterminate);
+    assert_eq!(r.status.code, StatusCode::MissingAttribute);
+    assert_eq!(r.status.missing_attributes.len(), 1);
+    assert_eq!(&*r.status.missing_attributes[0].attribute_id, "role");
+    assert_eq!(&*r.status.missing_attributes[0].category, SUBJECT);
+    // Without MustBePresent the same absence is simply "No match".
+    let p = pdp(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule("r", "Permit", &target(&match_role("doctor", false)), ""),
+    )]);
+    assert_eq!(decide(&p, &[("other", "x")]).decision, Decision::NotApplicable);
+}
+
+#[test]
+fn false_match_beats_indeterminate_match_in_all_of() {
+    // AllOf with an Indeterminate match and a false match is "No match" (section 7.7, table 2).
+    let matches = format!("{}{}", match_role("doctor", false), {
+        format!(
+            r#"<Match MatchId="urn:oasis:names:tc:xacml:1.0:function:string-equal"><AttributeValue DataType="{STRING}">x</AttributeValue>{}</Match>"#,
+            designator("absent", true)
+        )
+    });
+    let p = pdp(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule("r", "Permit", &target(&matches), ""),
+    )]);
+    assert_eq!(decide(&p, &[("role", "nurse")]).decision, Decision::NotApplicable);
+    assert_eq!(decide(&p, &[("role", "doctor")]).decision, Decision::Indeterminate);
+}
+
+#[test]
+fn indeterminate_policy_target_gives_extended_indeterminate() {
+    // Policy target Indeterminate; the rules decide Deny: the policy is Indeterminate{D}. Under
+    // permit-overrides with a Permit sibling that makes the set Permit (C.4: Indeterminate{D}
+    // loses to Permit), while under deny-overrides it is Indeterminate.
+    let inner = |alg: &str| {
+        format!(
+            r#"<PolicySet xmlns="{NS}" PolicySetId="s" Version="1.0" PolicyCombiningAlgId="urn:oasis:names:tc:xacml:3.0:policy-combining-algorithm:{alg}"><Target/>{}{}</PolicySet>"#,
+            policy("broken", "deny-overrides", &target(&match_role("x", true)), &rule("d", "Deny", "", "")),
+            policy("ok", "deny-overrides", "<Target/>", &rule("p", "Permit", "", "")),
+        )
+    };
+    let p = pdp(&[&inner("permit-overrides")]);
+    assert_eq!(decide(&p, &[("other", "1")]).decision, Decision::Permit);
+    let p = pdp(&[&inner("deny-overrides")]);
+    let r = decide(&p, &[("other", "1")]);
+    assert_eq!(r.decision, Decision::Indeterminate);
+    assert_eq!(r.status.code, StatusCode::MissingAttribute);
+    // When the rules are NotApplicable the Indeterminate target does not matter (table 7).
+    let na = policy("na", "deny-overrides", &target(&match_role("x", true)), &rule("d", "Deny", &target(&match_role("never", false)), ""));
+    let p = pdp(&[&na]);
+    assert_eq!(decide(&p, &[("other", "1")]).decision, Decision::NotApplicable);
+}
+
+#[test]
+fn obligations_and_advice_follow_the_decision() {
+    let actions = format!(
+        r#"<ObligationExpressions>
+             <ObligationExpression ObligationId="log" FulfillOn="Permit">
+               <AttributeAssignmentExpression AttributeId="who">{}</AttributeAssignmentExpression>
+             </ObligationExpression>
+             <ObligationExpression ObligationId="alarm" FulfillOn="Deny"/>
+           </ObligationExpressions>
+           <AdviceExpressions><AdviceExpression AdviceId="hint" AppliesTo="Permit"/></AdviceExpressions>"#,
+        designator("subject-id", false)
+    );
+    let p = pdp(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &format!(
+            r#"<Rule RuleId="r" Effect="Permit">{}{actions}</Rule>"#,
+            target(&match_role("doctor", false))
+        ),
+    )]);
+    let r = decide(&p, &[("role", "doctor"), ("subject-id", "alice")]);
+    assert_eq!(r.decision, Decision::Permit);
+    assert_eq!(r.obligations.len(), 1);
+    assert_eq!(&*r.obligations[0].id, "log");
+    assert_eq!(r.obligations[0].assignments.len(), 1);
+    assert_eq!(r.obligations[0].assignments[0].value.to_string(), "alice");
+    assert_eq!(r.advice.len(), 1);
+    assert_eq!(&*r.advice[0].id, "hint");
+    // An assignment from an empty bag yields no assignment, not an error.
+    let r = decide(&p, &[("role", "doctor")]);
+    assert_eq!(r.decision, Decision::Permit);
+    assert!(r.obligations[0].assignments.is_empty());
+}
+
+#[test]
+fn failing_obligation_expression_makes_the_result_indeterminate() {
+    let actions = format!(
+        r#"<ObligationExpressions><ObligationExpression ObligationId="log" FulfillOn="Permit">
+             <AttributeAssignmentExpression AttributeId="who">{}</AttributeAssignmentExpression>
+           </ObligationExpression></ObligationExpressions>"#,
+        designator("subject-id", true)
+    );
+    let p = pdp(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &format!(r#"<Rule RuleId="r" Effect="Permit">{actions}</Rule>"#),
+    )]);
+    let r = decide(&p, &[("role", "doctor")]);
+    assert_eq!(r.decision, Decision::Indeterminate);
+    assert!(r.obligations.is_empty());
+}
+
+#[test]
+fn variables_are_resolved_and_may_refer_forward() {
+    let body = format!(
+        r#"<VariableDefinition VariableId="isA"><VariableReference VariableId="ward"/></VariableDefinition>
+           <VariableDefinition VariableId="ward">{}</VariableDefinition>
+           {}"#,
+        one_and_only_equals("ward", "A", false),
+        rule("r", "Permit", "", &condition(r#"<VariableReference VariableId="isA"/>"#))
+    );
+    let p = pdp(&[&policy("p", "deny-overrides", "<Target/>", &body)]);
+    assert_eq!(decide(&p, &[("ward", "A")]).decision, Decision::Permit);
+    assert_eq!(decide(&p, &[("ward", "B")]).decision, Decision::NotApplicable);
+}
+
+fn first_error(docs: &[&str]) -> PolicyError {
+    match compile(docs) {
+        Ok(_) => panic!("policy should be rejected"),
+        Err(mut e) => e.remove(0),
+    }
+}
+
+#[test]
+fn invalid_policies_are_rejected_with_position() {
+    // Circular variables.
+    let body = r#"<VariableDefinition VariableId="a"><VariableReference VariableId="b"/></VariableDefinition>
+<VariableDefinition VariableId="b"><VariableReference VariableId="a"/></VariableDefinition>"#;
+    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", body)]);
+    assert!(e.message.contains("refers to itself"), "{e}");
+    // Undefined variable.
+    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &rule("r", "Permit", "", &condition(r#"<VariableReference VariableId="nope"/>"#)))]);
+    assert!(e.message.contains("nope"), "{e}");
+    // Unknown function, with its line.
+    let text = format!(
+        "{}\n{}",
+        r#"<Policy xmlns="urn:oasis:names:tc:xacml:3.0:core:schema:wd-17" PolicyId="p" Version="1.0" RuleCombiningAlgId="urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides"><Target/>"#,
+        r#"<Rule RuleId="r" Effect="Permit"><Condition><Apply FunctionId="urn:example:no-such-function"/></Condition></Rule></Policy>"#
+    );
+    let e = first_error(&[&text]);
+    assert_eq!(e.position.line, 2);
+    assert!(e.message.contains("unknown function urn:example:no-such-function"), "{e}");
+    assert_eq!(e.file, "policy0.xml");
+    // Wrong argument type: integer-add on a string.
+    let bad = format!(
+        r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:integer-greater-than"><AttributeValue DataType="{STRING}">1</AttributeValue><AttributeValue DataType="{INTEGER}">2</AttributeValue></Apply>"#
+    );
+    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &rule("r", "Permit", "", &condition(&bad)))]);
+    assert!(e.message.contains("argument 1"), "{e}");
+    // Condition that is not boolean.
+    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &rule("r", "Permit", "", &condition(&designator("role", false))))]);
+    assert!(e.message.contains("single boolean"), "{e}");
+    // Unknown combining algorithm and data type.
+    let e = first_error(&[&policy("p", "no-such-alg", "<Target/>", "")]);
+    assert!(e.message.contains("unknown rule-combining algorithm"), "{e}");
+    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &rule("r", "Permit", "", &condition(r#"<AttributeValue DataType="urn:example:type">x</AttributeValue>"#)))]);
+    assert!(e.message.contains("unknown data type urn:example:type"), "{e}");
+    // A value that does not parse as its data type.
+    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &rule("r", "Permit", "", &condition(&format!(r#"<AttributeValue DataType="{INTEGER}">twelve</AttributeValue>"#))))]);
+    assert!(e.message.contains("twelve"), "{e}");
+    // Unknown element.
+    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", "<Rules/>")]);
+    assert!(e.message.contains("<Rules> is not allowed inside <Policy>"), "{e}");
+    // Duplicate rule id.
+    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &format!("{}{}", rule("r", "Permit", "", ""), rule("r", "Deny", "", "")))]);
+    assert!(e.message.contains("RuleId \"r\""), "{e}");
+    // AttributeSelector (XPath, optional) is refused clearly.
+    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &rule("r", "Permit", "", &condition(&format!(r#"<AttributeSelector Category="{SUBJECT}" Path="//x" DataType="{STRING}" MustBePresent="false"/>"#))))]);
+    assert!(e.message.contains("AttributeSelector"), "{e}");
+}
+
+fn set(id: &str, alg: &str, children: &str) -> String {
+    format!(
+        r#"<PolicySet xmlns="{NS}" PolicySetId="{id}" Version="1.0" PolicyCombiningAlgId="urn:oasis:names:tc:xacml:{alg}"><Target/>{children}</PolicySet>"#
+    )
+}
+
+const FIRST: &str = "1.0:policy-combining-algorithm:first-applicable";
+
+#[test]
+fn references_resolve_with_versions() {
+    let v = |version: &str, effect: &str| {
+        format!(
+            r#"<Policy xmlns="{NS}" PolicyId="shared" Version="{version}" RuleCombiningAlgId="urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides"><Target/>{}</Policy>"#,
+            rule("r", effect, "", "")
+        )
+    };
+    let (v1, v2) = (v("1.0", "Deny"), v("2.0", "Permit"));
+    // Without constraints the latest version is used.
+    let root = set("root", FIRST, "<PolicyIdReference>shared</PolicyIdReference>");
+    assert_eq!(decide(&pdp(&[&root, &v1, &v2]), &[]).decision, Decision::Permit);
+    let root = set("root", FIRST, r#"<PolicyIdReference Version="1.*">shared</PolicyIdReference>"#);
+    assert_eq!(decide(&pdp(&[&root, &v1, &v2]), &[]).decision, Decision::Deny);
+    let root = set("root", FIRST, r#"<PolicyIdReference LatestVersion="1.5">shared</PolicyIdReference>"#);
+    assert_eq!(decide(&pdp(&[&root, &v1, &v2]), &[]).decision, Decision::Deny);
+    // Dangling reference.
+    let root = set("root", FIRST, r#"<PolicyIdReference EarliestVersion="3.0">shared</PolicyIdReference>"#);
+    let e = first_error(&[&root, &v1, &v2]);
+    assert!(e.message.contains("matches no loaded policy"), "{e}");
+}
+
+#[test]
+fn reference_cycles_are_rejected() {
+    let a = set("a", FIRST, "<PolicySetIdReference>b</PolicySetIdReference>");
+    let b = set("b", FIRST, "<PolicySetIdReference>a</PolicySetIdReference>");
+    let e = first_error(&[&a, &b]);
+    assert!(e.message.contains("cycle"), "{e}");
+    assert!(e.message.contains("a -> b -> a"), "{e}");
+}
+
+#[test]
+fn duplicate_policy_ids_in_a_set_are_rejected() {
+    let p = policy("dup", "deny-overrides", "<Target/>", "");
+    let p = p.replacen(&format!(r#" xmlns="{NS}""#), "", 1);
+    let e = first_error(&[&set("root", FIRST, &format!("{p}{p}"))]);
+    assert!(e.message.contains("PolicyId \"dup\""), "{e}");
+}
+
+#[test]
+fn only_one_applicable() {
+    let permit = policy("a", "deny-overrides", &target(&match_role("doctor", false)), &rule("r", "Permit", "", "")).replacen(&format!(r#" xmlns="{NS}""#), "", 1);
+    let deny = policy("b", "deny-overrides", &target(&match_role("nurse", false)), &rule("r", "Deny", "", "")).replacen(&format!(r#" xmlns="{NS}""#), "", 1);
+    let both = policy("c", "deny-overrides", "<Target/>", &rule("r", "Deny", "", "")).replacen(&format!(r#" xmlns="{NS}""#), "", 1);
+    let alg = "1.0:policy-combining-algorithm:only-one-applicable";
+    let p = pdp(&[&set("s", alg, &format!("{permit}{deny}"))]);
+    assert_eq!(decide(&p, &[("role", "doctor")]).decision, Decision::Permit);
+    assert_eq!(decide(&p, &[("role", "nurse")]).decision, Decision::Deny);
+    assert_eq!(decide(&p, &[("role", "clerk")]).decision, Decision::NotApplicable);
+    let p = pdp(&[&set("s", alg, &format!("{permit}{both}"))]);
+    assert_eq!(decide(&p, &[("role", "doctor")]).decision, Decision::Indeterminate);
+}
+
+#[test]
+fn multiple_decision_profile_and_policy_id_list() {
+    let p = pdp(&[&policy("p", "deny-overrides", &target(&match_role("doctor", false)), &rule("r", "Permit", "", ""))]);
+    let xml = format!(
+        r#"<Request xmlns="{NS}" ReturnPolicyIdList="true" CombinedDecision="false">
+  <Attributes Category="{SUBJECT}"><Attribute AttributeId="role" IncludeInResult="true"><AttributeValue DataType="{STRING}">doctor</AttributeValue></Attribute></Attributes>
+  <Attributes Category="{SUBJECT}"><Attribute AttributeId="role" IncludeInResult="true"><AttributeValue DataType="{STRING}">nurse</AttributeValue></Attribute></Attributes>
+</Request>"#
+    );
+    let results = decide_xml(&p, &xml);
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0].decision, Decision::Permit);
+    assert_eq!(results[1].decision, Decision::NotApplicable);
+    assert_eq!(results[0].attributes[0].attributes[0].values[0].to_string(), "doctor");
+    assert_eq!(results[1].attributes[0].attributes[0].values[0].to_string(), "nurse");
+    let ids = results[0].policy_identifiers.as_ref().expect("policy ids requested");
+    assert_eq!(ids.len(), 1);
+    assert_eq!((ids[0].kind, &*ids[0].id, &*ids[0].version), (PolicyKind::Policy, "p", "1.0"));
+    assert_eq!(results[1].policy_identifiers.as_ref().map(Vec::len), Some(0));
+}
+
+#[test]
+fn environment_current_time_is_supplied() {
+    let cond = r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:date-greater-than">
+        <Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:date-one-and-only">
+          <AttributeDesignator Category="urn:oasis:names:tc:xacml:3.0:attribute-category:environment" AttributeId="urn:oasis:names:tc:xacml:1.0:environment:current-date" DataType="http://www.w3.org/2001/XMLSchema#date" MustBePresent="true"/>
+        </Apply>
+        <AttributeValue DataType="http://www.w3.org/2001/XMLSchema#date">2026-01-01</AttributeValue></Apply>"#;
+    let p = pdp(&[&policy("p", "deny-overrides", "<Target/>", &rule("r", "Permit", "", &condition(cond)))]);
+    // NOW is in November 2026.
+    assert_eq!(decide(&p, &[]).decision, Decision::Permit);
+}
+
+/// The target index must not change any decision: compare a policy set large enough to be
+/// indexed with the same set under an unindexable wrapper of each target.
+#[test]
+fn target_index_gives_the_same_decisions_as_a_full_scan() {
+    let mut indexed = String::new();
+    let mut scanned = String::new();
+    for i in 0..40 {
+        let effect = if i % 3 == 0 { "Deny" } else { "Permit" };
+        let role = format!("role{}", i % 13);
+        let body = rule("r", effect, "", "");
+        let t = target(&match_role(&role, false));
+        indexed.push_str(&policy(&format!("p{i}"), "deny-overrides", &t, &body).replacen(&format!(r#" xmlns="{NS}""#), "", 1));
+        // string-equal-ignore-case is not an index key, so this set is scanned linearly; with
+        // lower-case values it decides exactly like string-equal.
+        let t2 = t.replace(
+            "urn:oasis:names:tc:xacml:1.0:function:string-equal",
+            "urn:oasis:names:tc:xacml:3.0:function:string-equal-ignore-case",
+        );
+        scanned.push_str(&policy(&format!("p{i}"), "deny-overrides", &t2, &body).replacen(&format!(r#" xmlns="{NS}""#), "", 1));
+    }
+    for alg in [
+        "3.0:policy-combining-algorithm:deny-overrides",
+        "3.0:policy-combining-algorithm:permit-overrides",
+        "1.0:policy-combining-algorithm:first-applicable",
+        "3.0:policy-combining-algorithm:deny-unless-permit",
+    ] {
+        let a = pdp(&[&set("s", alg, &indexed)]);
+        let b = pdp(&[&set("s", alg, &scanned)]);
+        for role in 0..15 {
+            let role = format!("role{role}");
+            let x = decide(&a, &[("role", &role)]);
+            let y = decide(&b, &[("role", &role)]);
+            assert_eq!(x.decision, y.decision, "{alg} {role}");
+        }
+    }
+}
