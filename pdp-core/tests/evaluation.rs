@@ -114,11 +114,20 @@ fn rule_target_and_condition() {
             &condition(&one_and_only_equals("ward", "A", false)),
         ),
     )]);
-    assert_eq!(decide(&p, &[("role", "doctor"), ("ward", "A")]).decision, Decision::Permit);
+    assert_eq!(
+        decide(&p, &[("role", "doctor"), ("ward", "A")]).decision,
+        Decision::Permit
+    );
     // Condition false: NotApplicable.
-    assert_eq!(decide(&p, &[("role", "doctor"), ("ward", "B")]).decision, Decision::NotApplicable);
+    assert_eq!(
+        decide(&p, &[("role", "doctor"), ("ward", "B")]).decision,
+        Decision::NotApplicable
+    );
     // Target no match: NotApplicable.
-    assert_eq!(decide(&p, &[("role", "nurse"), ("ward", "A")]).decision, Decision::NotApplicable);
+    assert_eq!(
+        decide(&p, &[("role", "nurse"), ("ward", "A")]).decision,
+        Decision::NotApplicable
+    );
     // Condition Indeterminate (one-and-only on an empty bag): Indeterminate, processing-error.
     let r = decide(&p, &[("role", "doctor")]);
     assert_eq!(r.decision, Decision::Indeterminate);
@@ -146,7 +155,10 @@ fn must_be_present_gives_missing_attribute_with_detail() {
         "<Target/>",
         &rule("r", "Permit", &target(&match_role("doctor", false)), ""),
     )]);
-    assert_eq!(decide(&p, &[("other", "x")]).decision, Decision::NotApplicable);
+    assert_eq!(
+        decide(&p, &[("other", "x")]).decision,
+        Decision::NotApplicable
+    );
 }
 
 #[test]
@@ -164,8 +176,14 @@ fn false_match_beats_indeterminate_match_in_all_of() {
         "<Target/>",
         &rule("r", "Permit", &target(&matches), ""),
     )]);
-    assert_eq!(decide(&p, &[("role", "nurse")]).decision, Decision::NotApplicable);
-    assert_eq!(decide(&p, &[("role", "doctor")]).decision, Decision::Indeterminate);
+    assert_eq!(
+        decide(&p, &[("role", "nurse")]).decision,
+        Decision::NotApplicable
+    );
+    assert_eq!(
+        decide(&p, &[("role", "doctor")]).decision,
+        Decision::Indeterminate
+    );
 }
 
 #[test]
@@ -176,8 +194,18 @@ fn indeterminate_policy_target_gives_extended_indeterminate() {
     let inner = |alg: &str| {
         format!(
             r#"<PolicySet xmlns="{NS}" PolicySetId="s" Version="1.0" PolicyCombiningAlgId="urn:oasis:names:tc:xacml:3.0:policy-combining-algorithm:{alg}"><Target/>{}{}</PolicySet>"#,
-            policy("broken", "deny-overrides", &target(&match_role("x", true)), &rule("d", "Deny", "", "")),
-            policy("ok", "deny-overrides", "<Target/>", &rule("p", "Permit", "", "")),
+            policy(
+                "broken",
+                "deny-overrides",
+                &target(&match_role("x", true)),
+                &rule("d", "Deny", "", "")
+            ),
+            policy(
+                "ok",
+                "deny-overrides",
+                "<Target/>",
+                &rule("p", "Permit", "", "")
+            ),
         )
     };
     let p = pdp(&[&inner("permit-overrides")]);
@@ -187,9 +215,17 @@ fn indeterminate_policy_target_gives_extended_indeterminate() {
     assert_eq!(r.decision, Decision::Indeterminate);
     assert_eq!(r.status.code, StatusCode::MissingAttribute);
     // When the rules are NotApplicable the Indeterminate target does not matter (table 7).
-    let na = policy("na", "deny-overrides", &target(&match_role("x", true)), &rule("d", "Deny", &target(&match_role("never", false)), ""));
+    let na = policy(
+        "na",
+        "deny-overrides",
+        &target(&match_role("x", true)),
+        &rule("d", "Deny", &target(&match_role("never", false)), ""),
+    );
     let p = pdp(&[&na]);
-    assert_eq!(decide(&p, &[("other", "1")]).decision, Decision::NotApplicable);
+    assert_eq!(
+        decide(&p, &[("other", "1")]).decision,
+        Decision::NotApplicable
+    );
 }
 
 #[test]
@@ -253,11 +289,19 @@ fn variables_are_resolved_and_may_refer_forward() {
            <VariableDefinition VariableId="ward">{}</VariableDefinition>
            {}"#,
         one_and_only_equals("ward", "A", false),
-        rule("r", "Permit", "", &condition(r#"<VariableReference VariableId="isA"/>"#))
+        rule(
+            "r",
+            "Permit",
+            "",
+            &condition(r#"<VariableReference VariableId="isA"/>"#)
+        )
     );
     let p = pdp(&[&policy("p", "deny-overrides", "<Target/>", &body)]);
     assert_eq!(decide(&p, &[("ward", "A")]).decision, Decision::Permit);
-    assert_eq!(decide(&p, &[("ward", "B")]).decision, Decision::NotApplicable);
+    assert_eq!(
+        decide(&p, &[("ward", "B")]).decision,
+        Decision::NotApplicable
+    );
 }
 
 fn first_error(docs: &[&str]) -> PolicyError {
@@ -275,7 +319,17 @@ fn invalid_policies_are_rejected_with_position() {
     let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", body)]);
     assert!(e.message.contains("refers to itself"), "{e}");
     // Undefined variable.
-    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &rule("r", "Permit", "", &condition(r#"<VariableReference VariableId="nope"/>"#)))]);
+    let e = first_error(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule(
+            "r",
+            "Permit",
+            "",
+            &condition(r#"<VariableReference VariableId="nope"/>"#),
+        ),
+    )]);
     assert!(e.message.contains("nope"), "{e}");
     // Unknown function, with its line.
     let text = format!(
@@ -285,33 +339,99 @@ fn invalid_policies_are_rejected_with_position() {
     );
     let e = first_error(&[&text]);
     assert_eq!(e.position.line, 2);
-    assert!(e.message.contains("unknown function urn:example:no-such-function"), "{e}");
+    assert!(
+        e.message
+            .contains("unknown function urn:example:no-such-function"),
+        "{e}"
+    );
     assert_eq!(e.file, "policy0.xml");
     // Wrong argument type: integer-add on a string.
     let bad = format!(
         r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:integer-greater-than"><AttributeValue DataType="{STRING}">1</AttributeValue><AttributeValue DataType="{INTEGER}">2</AttributeValue></Apply>"#
     );
-    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &rule("r", "Permit", "", &condition(&bad)))]);
+    let e = first_error(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule("r", "Permit", "", &condition(&bad)),
+    )]);
     assert!(e.message.contains("argument 1"), "{e}");
     // Condition that is not boolean.
-    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &rule("r", "Permit", "", &condition(&designator("role", false))))]);
+    let e = first_error(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule("r", "Permit", "", &condition(&designator("role", false))),
+    )]);
     assert!(e.message.contains("single boolean"), "{e}");
     // Unknown combining algorithm and data type.
     let e = first_error(&[&policy("p", "no-such-alg", "<Target/>", "")]);
-    assert!(e.message.contains("unknown rule-combining algorithm"), "{e}");
-    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &rule("r", "Permit", "", &condition(r#"<AttributeValue DataType="urn:example:type">x</AttributeValue>"#)))]);
-    assert!(e.message.contains("unknown data type urn:example:type"), "{e}");
+    assert!(
+        e.message.contains("unknown rule-combining algorithm"),
+        "{e}"
+    );
+    let e = first_error(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule(
+            "r",
+            "Permit",
+            "",
+            &condition(r#"<AttributeValue DataType="urn:example:type">x</AttributeValue>"#),
+        ),
+    )]);
+    assert!(
+        e.message.contains("unknown data type urn:example:type"),
+        "{e}"
+    );
     // A value that does not parse as its data type.
-    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &rule("r", "Permit", "", &condition(&format!(r#"<AttributeValue DataType="{INTEGER}">twelve</AttributeValue>"#))))]);
+    let e = first_error(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule(
+            "r",
+            "Permit",
+            "",
+            &condition(&format!(
+                r#"<AttributeValue DataType="{INTEGER}">twelve</AttributeValue>"#
+            )),
+        ),
+    )]);
     assert!(e.message.contains("twelve"), "{e}");
     // Unknown element.
     let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", "<Rules/>")]);
-    assert!(e.message.contains("<Rules> is not allowed inside <Policy>"), "{e}");
+    assert!(
+        e.message.contains("<Rules> is not allowed inside <Policy>"),
+        "{e}"
+    );
     // Duplicate rule id.
-    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &format!("{}{}", rule("r", "Permit", "", ""), rule("r", "Deny", "", "")))]);
+    let e = first_error(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &format!(
+            "{}{}",
+            rule("r", "Permit", "", ""),
+            rule("r", "Deny", "", "")
+        ),
+    )]);
     assert!(e.message.contains("RuleId \"r\""), "{e}");
     // AttributeSelector (XPath, optional) is refused clearly.
-    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &rule("r", "Permit", "", &condition(&format!(r#"<AttributeSelector Category="{SUBJECT}" Path="//x" DataType="{STRING}" MustBePresent="false"/>"#))))]);
+    let e = first_error(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule(
+            "r",
+            "Permit",
+            "",
+            &condition(&format!(
+                r#"<AttributeSelector Category="{SUBJECT}" Path="//x" DataType="{STRING}" MustBePresent="false"/>"#
+            )),
+        ),
+    )]);
     assert!(e.message.contains("AttributeSelector"), "{e}");
 }
 
@@ -333,14 +453,39 @@ fn references_resolve_with_versions() {
     };
     let (v1, v2) = (v("1.0", "Deny"), v("2.0", "Permit"));
     // Without constraints the latest version is used.
-    let root = set("root", FIRST, "<PolicyIdReference>shared</PolicyIdReference>");
-    assert_eq!(decide(&pdp(&[&root, &v1, &v2]), &[]).decision, Decision::Permit);
-    let root = set("root", FIRST, r#"<PolicyIdReference Version="1.*">shared</PolicyIdReference>"#);
-    assert_eq!(decide(&pdp(&[&root, &v1, &v2]), &[]).decision, Decision::Deny);
-    let root = set("root", FIRST, r#"<PolicyIdReference LatestVersion="1.5">shared</PolicyIdReference>"#);
-    assert_eq!(decide(&pdp(&[&root, &v1, &v2]), &[]).decision, Decision::Deny);
+    let root = set(
+        "root",
+        FIRST,
+        "<PolicyIdReference>shared</PolicyIdReference>",
+    );
+    assert_eq!(
+        decide(&pdp(&[&root, &v1, &v2]), &[]).decision,
+        Decision::Permit
+    );
+    let root = set(
+        "root",
+        FIRST,
+        r#"<PolicyIdReference Version="1.*">shared</PolicyIdReference>"#,
+    );
+    assert_eq!(
+        decide(&pdp(&[&root, &v1, &v2]), &[]).decision,
+        Decision::Deny
+    );
+    let root = set(
+        "root",
+        FIRST,
+        r#"<PolicyIdReference LatestVersion="1.5">shared</PolicyIdReference>"#,
+    );
+    assert_eq!(
+        decide(&pdp(&[&root, &v1, &v2]), &[]).decision,
+        Decision::Deny
+    );
     // Dangling reference.
-    let root = set("root", FIRST, r#"<PolicyIdReference EarliestVersion="3.0">shared</PolicyIdReference>"#);
+    let root = set(
+        "root",
+        FIRST,
+        r#"<PolicyIdReference EarliestVersion="3.0">shared</PolicyIdReference>"#,
+    );
     let e = first_error(&[&root, &v1, &v2]);
     assert!(e.message.contains("matches no loaded policy"), "{e}");
 }
@@ -364,21 +509,50 @@ fn duplicate_policy_ids_in_a_set_are_rejected() {
 
 #[test]
 fn only_one_applicable() {
-    let permit = policy("a", "deny-overrides", &target(&match_role("doctor", false)), &rule("r", "Permit", "", "")).replacen(&format!(r#" xmlns="{NS}""#), "", 1);
-    let deny = policy("b", "deny-overrides", &target(&match_role("nurse", false)), &rule("r", "Deny", "", "")).replacen(&format!(r#" xmlns="{NS}""#), "", 1);
-    let both = policy("c", "deny-overrides", "<Target/>", &rule("r", "Deny", "", "")).replacen(&format!(r#" xmlns="{NS}""#), "", 1);
+    let permit = policy(
+        "a",
+        "deny-overrides",
+        &target(&match_role("doctor", false)),
+        &rule("r", "Permit", "", ""),
+    )
+    .replacen(&format!(r#" xmlns="{NS}""#), "", 1);
+    let deny = policy(
+        "b",
+        "deny-overrides",
+        &target(&match_role("nurse", false)),
+        &rule("r", "Deny", "", ""),
+    )
+    .replacen(&format!(r#" xmlns="{NS}""#), "", 1);
+    let both = policy(
+        "c",
+        "deny-overrides",
+        "<Target/>",
+        &rule("r", "Deny", "", ""),
+    )
+    .replacen(&format!(r#" xmlns="{NS}""#), "", 1);
     let alg = "1.0:policy-combining-algorithm:only-one-applicable";
     let p = pdp(&[&set("s", alg, &format!("{permit}{deny}"))]);
     assert_eq!(decide(&p, &[("role", "doctor")]).decision, Decision::Permit);
     assert_eq!(decide(&p, &[("role", "nurse")]).decision, Decision::Deny);
-    assert_eq!(decide(&p, &[("role", "clerk")]).decision, Decision::NotApplicable);
+    assert_eq!(
+        decide(&p, &[("role", "clerk")]).decision,
+        Decision::NotApplicable
+    );
     let p = pdp(&[&set("s", alg, &format!("{permit}{both}"))]);
-    assert_eq!(decide(&p, &[("role", "doctor")]).decision, Decision::Indeterminate);
+    assert_eq!(
+        decide(&p, &[("role", "doctor")]).decision,
+        Decision::Indeterminate
+    );
 }
 
 #[test]
 fn multiple_decision_profile_and_policy_id_list() {
-    let p = pdp(&[&policy("p", "deny-overrides", &target(&match_role("doctor", false)), &rule("r", "Permit", "", ""))]);
+    let p = pdp(&[&policy(
+        "p",
+        "deny-overrides",
+        &target(&match_role("doctor", false)),
+        &rule("r", "Permit", "", ""),
+    )]);
     let xml = format!(
         r#"<Request xmlns="{NS}" ReturnPolicyIdList="true" CombinedDecision="false">
   <Attributes Category="{SUBJECT}"><Attribute AttributeId="role" IncludeInResult="true"><AttributeValue DataType="{STRING}">doctor</AttributeValue></Attribute></Attributes>
@@ -389,12 +563,27 @@ fn multiple_decision_profile_and_policy_id_list() {
     assert_eq!(results.len(), 2);
     assert_eq!(results[0].decision, Decision::Permit);
     assert_eq!(results[1].decision, Decision::NotApplicable);
-    assert_eq!(results[0].attributes[0].attributes[0].values[0].to_string(), "doctor");
-    assert_eq!(results[1].attributes[0].attributes[0].values[0].to_string(), "nurse");
-    let ids = results[0].policy_identifiers.as_ref().expect("policy ids requested");
+    assert_eq!(
+        results[0].attributes[0].attributes[0].values[0].to_string(),
+        "doctor"
+    );
+    assert_eq!(
+        results[1].attributes[0].attributes[0].values[0].to_string(),
+        "nurse"
+    );
+    let ids = results[0]
+        .policy_identifiers
+        .as_ref()
+        .expect("policy ids requested");
     assert_eq!(ids.len(), 1);
-    assert_eq!((ids[0].kind, &*ids[0].id, &*ids[0].version), (PolicyKind::Policy, "p", "1.0"));
-    assert_eq!(results[1].policy_identifiers.as_ref().map(Vec::len), Some(0));
+    assert_eq!(
+        (ids[0].kind, &*ids[0].id, &*ids[0].version),
+        (PolicyKind::Policy, "p", "1.0")
+    );
+    assert_eq!(
+        results[1].policy_identifiers.as_ref().map(Vec::len),
+        Some(0)
+    );
 }
 
 #[test]
@@ -404,7 +593,12 @@ fn environment_current_time_is_supplied() {
           <AttributeDesignator Category="urn:oasis:names:tc:xacml:3.0:attribute-category:environment" AttributeId="urn:oasis:names:tc:xacml:1.0:environment:current-date" DataType="http://www.w3.org/2001/XMLSchema#date" MustBePresent="true"/>
         </Apply>
         <AttributeValue DataType="http://www.w3.org/2001/XMLSchema#date">2026-01-01</AttributeValue></Apply>"#;
-    let p = pdp(&[&policy("p", "deny-overrides", "<Target/>", &rule("r", "Permit", "", &condition(cond)))]);
+    let p = pdp(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule("r", "Permit", "", &condition(cond)),
+    )]);
     // NOW is in November 2026.
     assert_eq!(decide(&p, &[]).decision, Decision::Permit);
 }
@@ -420,14 +614,26 @@ fn target_index_gives_the_same_decisions_as_a_full_scan() {
         let role = format!("role{}", i % 13);
         let body = rule("r", effect, "", "");
         let t = target(&match_role(&role, false));
-        indexed.push_str(&policy(&format!("p{i}"), "deny-overrides", &t, &body).replacen(&format!(r#" xmlns="{NS}""#), "", 1));
+        indexed.push_str(
+            &policy(&format!("p{i}"), "deny-overrides", &t, &body).replacen(
+                &format!(r#" xmlns="{NS}""#),
+                "",
+                1,
+            ),
+        );
         // string-equal-ignore-case is not an index key, so this set is scanned linearly; with
         // lower-case values it decides exactly like string-equal.
         let t2 = t.replace(
             "urn:oasis:names:tc:xacml:1.0:function:string-equal",
             "urn:oasis:names:tc:xacml:3.0:function:string-equal-ignore-case",
         );
-        scanned.push_str(&policy(&format!("p{i}"), "deny-overrides", &t2, &body).replacen(&format!(r#" xmlns="{NS}""#), "", 1));
+        scanned.push_str(
+            &policy(&format!("p{i}"), "deny-overrides", &t2, &body).replacen(
+                &format!(r#" xmlns="{NS}""#),
+                "",
+                1,
+            ),
+        );
     }
     for alg in [
         "3.0:policy-combining-algorithm:deny-overrides",

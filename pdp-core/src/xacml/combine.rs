@@ -67,9 +67,7 @@ impl Algorithm {
             Algorithm::PermitUnlessDeny => unless(candidates, eval, Verdict::Deny),
             Algorithm::LegacyDenyOverridesRule => legacy_rule(candidates, eval, Verdict::Deny),
             Algorithm::LegacyPermitOverridesRule => legacy_rule(candidates, eval, Verdict::Permit),
-            Algorithm::LegacyDenyOverridesPolicy => {
-                legacy_policy(candidates, eval, Verdict::Deny)
-            }
+            Algorithm::LegacyDenyOverridesPolicy => legacy_policy(candidates, eval, Verdict::Deny),
             Algorithm::LegacyPermitOverridesPolicy => {
                 legacy_policy(candidates, eval, Verdict::Permit)
             }
@@ -307,7 +305,12 @@ mod tests {
     const IDP: u8 = 5; // Indeterminate{DP}
 
     fn outcome(code: u8, n: usize) -> Outcome {
-        let status = || Box::new(Status::new(StatusCode::ProcessingError, format!("child {n}")));
+        let status = || {
+            Box::new(Status::new(
+                StatusCode::ProcessingError,
+                format!("child {n}"),
+            ))
+        };
         let mut o = match code {
             P => Outcome::of(Verdict::Permit),
             D => Outcome::of(Verdict::Deny),
@@ -354,19 +357,58 @@ mod tests {
         use Algorithm::*;
         let r = |s: &str| Algorithm::rule_algorithm(s);
         let p = |s: &str| Algorithm::policy_algorithm(s);
-        assert_eq!(r("urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides"), Some(DenyOverrides));
-        assert_eq!(r("urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:ordered-permit-overrides"), Some(PermitOverrides));
-        assert_eq!(r("urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable"), Some(FirstApplicable));
-        assert_eq!(r("urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:only-one-applicable"), None);
-        assert_eq!(p("urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:only-one-applicable"), Some(OnlyOneApplicable));
-        assert_eq!(r("urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:deny-overrides"), Some(LegacyDenyOverridesRule));
-        assert_eq!(r("urn:oasis:names:tc:xacml:1.1:rule-combining-algorithm:ordered-permit-overrides"), Some(LegacyPermitOverridesRule));
-        assert_eq!(p("urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:deny-overrides"), Some(LegacyDenyOverridesPolicy));
-        assert_eq!(p("urn:oasis:names:tc:xacml:1.1:policy-combining-algorithm:ordered-permit-overrides"), Some(LegacyPermitOverridesPolicy));
-        assert_eq!(p("urn:oasis:names:tc:xacml:3.0:policy-combining-algorithm:deny-unless-permit"), Some(DenyUnlessPermit));
-        assert_eq!(p("urn:oasis:names:tc:xacml:3.0:policy-combining-algorithm:permit-unless-deny"), Some(PermitUnlessDeny));
-        assert_eq!(r("urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:nope"), None);
-        assert_eq!(r("urn:oasis:names:tc:xacml:3.0:policy-combining-algorithm:deny-overrides"), None);
+        assert_eq!(
+            r("urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides"),
+            Some(DenyOverrides)
+        );
+        assert_eq!(
+            r("urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:ordered-permit-overrides"),
+            Some(PermitOverrides)
+        );
+        assert_eq!(
+            r("urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable"),
+            Some(FirstApplicable)
+        );
+        assert_eq!(
+            r("urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:only-one-applicable"),
+            None
+        );
+        assert_eq!(
+            p("urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:only-one-applicable"),
+            Some(OnlyOneApplicable)
+        );
+        assert_eq!(
+            r("urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:deny-overrides"),
+            Some(LegacyDenyOverridesRule)
+        );
+        assert_eq!(
+            r("urn:oasis:names:tc:xacml:1.1:rule-combining-algorithm:ordered-permit-overrides"),
+            Some(LegacyPermitOverridesRule)
+        );
+        assert_eq!(
+            p("urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:deny-overrides"),
+            Some(LegacyDenyOverridesPolicy)
+        );
+        assert_eq!(
+            p("urn:oasis:names:tc:xacml:1.1:policy-combining-algorithm:ordered-permit-overrides"),
+            Some(LegacyPermitOverridesPolicy)
+        );
+        assert_eq!(
+            p("urn:oasis:names:tc:xacml:3.0:policy-combining-algorithm:deny-unless-permit"),
+            Some(DenyUnlessPermit)
+        );
+        assert_eq!(
+            p("urn:oasis:names:tc:xacml:3.0:policy-combining-algorithm:permit-unless-deny"),
+            Some(PermitUnlessDeny)
+        );
+        assert_eq!(
+            r("urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:nope"),
+            None
+        );
+        assert_eq!(
+            r("urn:oasis:names:tc:xacml:3.0:policy-combining-algorithm:deny-overrides"),
+            None
+        );
     }
 
     // C.2 deny-overrides.
@@ -389,7 +431,10 @@ mod tests {
         assert_eq!(obs, vec!["ob1"]);
         // A Permit carries the obligations of every Permit child.
         let (v, obs, _) = run(a, &[P, NA, P]);
-        assert_eq!((v.as_str(), obs), ("P", vec!["ob0".to_string(), "ob2".to_string()]));
+        assert_eq!(
+            (v.as_str(), obs),
+            ("P", vec!["ob0".to_string(), "ob2".to_string()])
+        );
     }
 
     // C.4 permit-overrides.

@@ -110,9 +110,7 @@ impl Resolver<'_> {
         for child in &s.children {
             let node = match child {
                 ParsedChild::Policy(p) => Some(PolicyNode::Policy(p.clone())),
-                ParsedChild::PolicySet(nested) => {
-                    self.set(nested, file).map(PolicyNode::PolicySet)
-                }
+                ParsedChild::PolicySet(nested) => self.set(nested, file).map(PolicyNode::PolicySet),
                 ParsedChild::Reference(r) => self.reference(r, file),
             };
             match node {
@@ -147,7 +145,9 @@ impl Resolver<'_> {
                 let (id, version) = d.id_version();
                 d.kind() == r.kind && id == r.id && r.version.accepts(version)
             })
-            .max_by(|&a, &b| compare_versions(self.docs[a].id_version().1, self.docs[b].id_version().1));
+            .max_by(|&a, &b| {
+                compare_versions(self.docs[a].id_version().1, self.docs[b].id_version().1)
+            });
         let Some(j) = best else {
             let what = match r.kind {
                 PolicyKind::Policy => "policy",

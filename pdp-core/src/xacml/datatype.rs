@@ -103,9 +103,7 @@ impl DataType {
             "urn:oasis:names:tc:xacml:3.0:data-type:xpathExpression" => DataType::XPathExpression,
             // Legacy duration identifiers (XACML 1.0 and 2.0).
             "http://www.w3.org/TR/2002/WD-xquery-operators-20020816#dayTimeDuration"
-            | "urn:oasis:names:tc:xacml:2.0:data-type:dayTimeDuration" => {
-                DataType::DayTimeDuration
-            }
+            | "urn:oasis:names:tc:xacml:2.0:data-type:dayTimeDuration" => DataType::DayTimeDuration,
             "http://www.w3.org/TR/2002/WD-xquery-operators-20020816#yearMonthDuration"
             | "urn:oasis:names:tc:xacml:2.0:data-type:yearMonthDuration" => {
                 DataType::YearMonthDuration

@@ -149,10 +149,11 @@ impl<'a> Evaluator<'a> {
         let combined = if policy.rule_index.is_active() {
             let mut candidates = Vec::new();
             policy.rule_index.candidates(context, &mut candidates);
-            policy.algorithm.combine(
-                candidates.iter().map(|&i| i as usize),
-                |i| self.eval_rule(&rules[i], vars),
-            )
+            policy
+                .algorithm
+                .combine(candidates.iter().map(|&i| i as usize), |i| {
+                    self.eval_rule(&rules[i], vars)
+                })
         } else {
             policy
                 .algorithm
@@ -301,7 +302,11 @@ impl<'a> Evaluator<'a> {
         outcome
     }
 
-    fn eval_action(&mut self, action: &ActionExpr, vars: &[Expr]) -> Result<PolicyAction, Box<Status>> {
+    fn eval_action(
+        &mut self,
+        action: &ActionExpr,
+        vars: &[Expr],
+    ) -> Result<PolicyAction, Box<Status>> {
         let mut assignments = Vec::with_capacity(action.assignments.len());
         for a in &action.assignments {
             let values = match self.eval_expr(&a.expr, vars)? {
@@ -378,7 +383,10 @@ impl<'a> Evaluator<'a> {
         let d = &m.designator;
         let mut present = false;
         let mut error = None;
-        for v in self.context.matching(d.key, d.datatype, d.issuer.as_deref()) {
+        for v in self
+            .context
+            .matching(d.key, d.datatype, d.issuer.as_deref())
+        {
             present = true;
             if m.is_equality {
                 if m.value.equals(v) {
@@ -414,7 +422,9 @@ impl<'a> Evaluator<'a> {
     fn eval_boolean(&mut self, expr: &Expr, vars: &[Expr]) -> Result<bool, Box<Status>> {
         match self.eval_expr(expr, vars)? {
             Val::Single(Value::Boolean(b)) => Ok(b),
-            _ => Err(processing_error("expression did not evaluate to a single boolean")),
+            _ => Err(processing_error(
+                "expression did not evaluate to a single boolean",
+            )),
         }
     }
 
@@ -492,7 +502,11 @@ impl<'a> Evaluator<'a> {
         };
         let n = match self.eval_expr(first, vars)? {
             Val::Single(Value::Integer(n)) => n,
-            _ => return Err(processing_error("the first argument of n-of must be an integer")),
+            _ => {
+                return Err(processing_error(
+                    "the first argument of n-of must be an integer",
+                ))
+            }
         };
         if n <= 0 {
             return Ok(Val::Single(Value::Boolean(true)));
@@ -606,7 +620,10 @@ impl<'a> Evaluator<'a> {
                         "all-of-any, any-of-all and all-of-all take a function and two bags",
                     ));
                 };
-                let mut pair = [Val::Single(Value::Boolean(false)), Val::Single(Value::Boolean(false))];
+                let mut pair = [
+                    Val::Single(Value::Boolean(false)),
+                    Val::Single(Value::Boolean(false)),
+                ];
                 let mut test = |x: &Value, y: &Value| {
                     pair[0] = Val::Single(x.clone());
                     pair[1] = Val::Single(y.clone());
@@ -721,7 +738,9 @@ fn call(f: Function, args: &[Val]) -> ExprResult {
         }
         Function::NOf => {
             let Some((Val::Single(Value::Integer(n)), rest)) = args.split_first() else {
-                return Err(processing_error("the first argument of n-of must be an integer"));
+                return Err(processing_error(
+                    "the first argument of n-of must be an integer",
+                ));
             };
             let mut trues = 0i64;
             for a in rest {
@@ -740,7 +759,12 @@ fn call(f: Function, args: &[Val]) -> ExprResult {
 /// Calls `visit` with every combination that takes one value from each bag argument (and the
 /// single arguments as they are), until `visit` returns false.
 fn for_each_combination(vals: &[Val], visit: &mut dyn FnMut(&[Val]) -> bool) {
-    fn rec(vals: &[Val], i: usize, acc: &mut Vec<Val>, visit: &mut dyn FnMut(&[Val]) -> bool) -> bool {
+    fn rec(
+        vals: &[Val],
+        i: usize,
+        acc: &mut Vec<Val>,
+        visit: &mut dyn FnMut(&[Val]) -> bool,
+    ) -> bool {
         if i == vals.len() {
             return visit(acc);
         }

@@ -84,8 +84,7 @@ impl Pdp {
                     continue;
                 }
             };
-            if let Some(parsed) = parse_policy_document(src.name, &doc, &mut symbols, &mut errors)
-            {
+            if let Some(parsed) = parse_policy_document(src.name, &doc, &mut symbols, &mut errors) {
                 docs.push(LoadedDoc {
                     file: src.name.to_string(),
                     doc: parsed,

@@ -7,7 +7,9 @@ use std::cmp::Ordering;
 
 /// Whether `v` is a valid `VersionType` (`1`, `1.0`, `2.10.3`).
 pub fn is_valid_version(v: &str) -> bool {
-    !v.is_empty() && v.split('.').all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()))
+    !v.is_empty()
+        && v.split('.')
+            .all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Compares two valid versions numerically, component by component (`1.10` > `1.9`).

@@ -112,6 +112,37 @@ pub fn position_at(text: &str, offset: usize) -> Position {
     Position { line, column }
 }
 
+/// Line starts of a document, so that many positions can be computed without rescanning the
+/// text (roxmltree's `text_pos_at` scans from the start on every call).
+#[derive(Clone, Debug)]
+pub struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { text, starts }
+    }
+
+    /// The line and column (in characters) of a byte offset.
+    pub fn position(&self, offset: usize) -> Position {
+        let offset = offset.min(self.text.len());
+        let line = self.starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.starts[line];
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        Position {
+            line: line as u32 + 1,
+            column: column as u32 + 1,
+        }
+    }
+}
+
 /// Decodes bytes as UTF-8 (after an optional byte-order mark).
 pub fn as_utf8(bytes: &[u8]) -> Result<&str, XmlError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -247,5 +278,9 @@ mod tests {
     #[test]
     fn positions_count_characters() {
         assert_eq!(position_at("ab\ncdé f", 8), Position { line: 2, column: 5 });
+        let index = LineIndex::new("ab\ncdé f");
+        assert_eq!(index.position(8), Position { line: 2, column: 5 });
+        assert_eq!(index.position(0), Position { line: 1, column: 1 });
+        assert_eq!(index.position(3), Position { line: 2, column: 1 });
     }
 }

@@ -24,7 +24,7 @@ use crate::xacml::pdp::PolicyError;
 use crate::xacml::response::PolicyKind;
 use crate::xacml::value::Value;
 use crate::xacml::version::VersionMatch;
-use crate::xacml::xml::doc::Position;
+use crate::xacml::xml::doc::{LineIndex, Position};
 
 /// The XACML 3.0 core schema namespace.
 pub const XACML3_NS: &str = "urn:oasis:names:tc:xacml:3.0:core:schema:wd-17";
@@ -70,7 +70,7 @@ pub(crate) fn parse_policy_document(
     let before = errors.len();
     let mut p = Parser {
         file,
-        doc,
+        lines: LineIndex::new(doc.input_text()),
         symbols,
         errors,
         ids: IdScope::default(),
@@ -107,7 +107,7 @@ struct Vars<'d> {
 
 struct Parser<'a, 'd> {
     file: &'a str,
-    doc: &'a roxmltree::Document<'d>,
+    lines: LineIndex<'d>,
     symbols: &'a mut Symbols,
     errors: &'a mut Vec<PolicyError>,
     ids: IdScope,
@@ -119,11 +119,7 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
     // ----- helpers --------------------------------------------------------------------------
 
     fn pos(&self, node: Node<'_, '_>) -> Position {
-        let p = self.doc.text_pos_at(node.range().start);
-        Position {
-            line: p.row,
-            column: p.col,
-        }
+        self.lines.position(node.range().start)
     }
 
     fn error(&mut self, node: Node<'_, '_>, message: impl Into<String>) {
@@ -141,10 +137,7 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
             None => {
                 self.error(
                     node,
-                    format!(
-                        "<{}> needs the attribute {attr}",
-                        node.tag_name().name()
-                    ),
+                    format!("<{}> needs the attribute {attr}", node.tag_name().name()),
                 );
                 None
             }
@@ -173,10 +166,7 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
                     if !t.trim().is_empty() {
                         self.error(
                             child,
-                            format!(
-                                "unexpected text inside <{}>",
-                                node.tag_name().name()
-                            ),
+                            format!("unexpected text inside <{}>", node.tag_name().name()),
                         );
                     }
                 }
@@ -303,7 +293,8 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
         for child in self.elements(node) {
             match child.tag_name().name() {
                 "Description" | "PolicyIssuer" | "PolicySetDefaults" => {}
-                "CombinerParameters" | "PolicyCombinerParameters"
+                "CombinerParameters"
+                | "PolicyCombinerParameters"
                 | "PolicySetCombinerParameters" => self.combiner_parameters(child),
                 "Target" => target = self.target(child),
                 "Policy" => {
@@ -334,7 +325,10 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
             }
         }
         if target.is_none() && !self.has_child(node, "Target") {
-            self.error(node, "<PolicySet> needs a <Target> (an empty <Target/> matches every request)");
+            self.error(
+                node,
+                "<PolicySet> needs a <Target> (an empty <Target/> matches every request)",
+            );
         }
         Some(ParsedSet {
             id: Arc::from(id?),
@@ -394,7 +388,13 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
     fn reference(&mut self, node: Node<'_, '_>, kind: PolicyKind) -> Opt<Reference> {
         let id = node.text().unwrap_or("").trim();
         if id.is_empty() {
-            self.error(node, format!("<{}> is empty; put the referenced id inside it", node.tag_name().name()));
+            self.error(
+                node,
+                format!(
+                    "<{}> is empty; put the referenced id inside it",
+                    node.tag_name().name()
+                ),
+            );
             return None;
         }
         let version = match VersionMatch::new(
@@ -436,7 +436,10 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
                     continue;
                 };
                 if vars.ids.contains_key(vid) {
-                    self.error(child, format!("VariableId \"{vid}\" is defined twice in this policy"));
+                    self.error(
+                        child,
+                        format!("VariableId \"{vid}\" is defined twice in this policy"),
+                    );
                     continue;
                 }
                 vars.ids.insert(vid.to_string(), vars.states.len());
@@ -460,7 +463,13 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
                     if let Some(rule) = self.rule(child, &mut vars) {
                         if let Some(first) = rule_ids.get(&rule.id) {
                             let line = first.line;
-                            self.error(child, format!("RuleId \"{}\" is already used at line {line} in this policy", rule.id));
+                            self.error(
+                                child,
+                                format!(
+                                    "RuleId \"{}\" is already used at line {line} in this policy",
+                                    rule.id
+                                ),
+                            );
                         } else {
                             rule_ids.insert(rule.id.clone(), self.pos(child));
                         }
@@ -477,7 +486,10 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
             }
         }
         if target.is_none() && !self.has_child(node, "Target") {
-            self.error(node, "<Policy> needs a <Target> (an empty <Target/> matches every request)");
+            self.error(
+                node,
+                "<Policy> needs a <Target> (an empty <Target/> matches every request)",
+            );
         }
         let variables = vars
             .exprs
@@ -510,7 +522,10 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
                 let compiled = match kids.as_slice() {
                     [e] => self.expression(*e, Some(vars)),
                     _ => {
-                        self.error(node, "<VariableDefinition> must contain exactly one expression");
+                        self.error(
+                            node,
+                            "<VariableDefinition> must contain exactly one expression",
+                        );
                         None
                     }
                 };
@@ -528,7 +543,10 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
             Some("Permit") => Some(Effect::Permit),
             Some("Deny") => Some(Effect::Deny),
             Some(other) => {
-                self.error(node, format!("Effect=\"{other}\" must be \"Permit\" or \"Deny\""));
+                self.error(
+                    node,
+                    format!("Effect=\"{other}\" must be \"Permit\" or \"Deny\""),
+                );
                 None
             }
             None => None,
@@ -691,7 +709,10 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
     fn attribute_value(&mut self, node: Node<'_, '_>) -> Opt<Value> {
         let dt = self.datatype(node)?;
         if node.children().any(|c| c.is_element()) {
-            self.error(node, "an <AttributeValue> with XML content is not supported; give the value as text");
+            self.error(
+                node,
+                "an <AttributeValue> with XML content is not supported; give the value as text",
+            );
             return None;
         }
         let text: String = node
@@ -703,7 +724,10 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
             match node.attribute("XPathCategory") {
                 Some(cat) => Ok(Value::xpath(cat, text.trim())),
                 None => {
-                    self.error(node, "an xpathExpression value needs the XPathCategory attribute");
+                    self.error(
+                        node,
+                        "an xpathExpression value needs the XPathCategory attribute",
+                    );
                     return None;
                 }
             }
@@ -725,7 +749,10 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
         let datatype = self.datatype(node);
         let must_be_present = self.boolean_attr(node, "MustBePresent", false);
         let (category, attribute, datatype) = (category?, attribute?, datatype?);
-        let key = attr_key(self.symbols.intern(category), self.symbols.intern(attribute));
+        let key = attr_key(
+            self.symbols.intern(category),
+            self.symbols.intern(attribute),
+        );
         Some(Designator {
             key,
             category: Arc::from(category),
@@ -862,7 +889,10 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
                 Some("Permit") => Some(Effect::Permit),
                 Some("Deny") => Some(Effect::Deny),
                 Some(other) => {
-                    self.error(child, format!("{on_attr}=\"{other}\" must be \"Permit\" or \"Deny\""));
+                    self.error(
+                        child,
+                        format!("{on_attr}=\"{other}\" must be \"Permit\" or \"Deny\""),
+                    );
                     None
                 }
                 None => None,
@@ -878,7 +908,10 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
                 let expr = match kids.as_slice() {
                     [e] => self.expression(*e, vars.as_deref_mut()),
                     _ => {
-                        self.error(a, "<AttributeAssignmentExpression> must contain exactly one expression");
+                        self.error(
+                            a,
+                            "<AttributeAssignmentExpression> must contain exactly one expression",
+                        );
                         None
                     }
                 };
@@ -916,11 +949,17 @@ fn describe(t: Option<ArgType>) -> String {
 
 /// Type-checks an application of `function` to arguments of types `types`, returning the result
 /// type or a sentence saying what is wrong.
-fn check_apply(function: Function, args: &[Expr], types: &[Option<ArgType>]) -> Result<ArgType, String> {
+fn check_apply(
+    function: Function,
+    args: &[Expr],
+    types: &[Option<ArgType>],
+) -> Result<ArgType, String> {
     match function {
         Function::HigherOrder(h) => {
             let Some(Expr::Function(inner)) = args.first() else {
-                return Err("the first argument of a higher-order function must be a <Function>".into());
+                return Err(
+                    "the first argument of a higher-order function must be a <Function>".into(),
+                );
             };
             let rest: Vec<ArgType> = types[1..]
                 .iter()
@@ -931,7 +970,12 @@ fn check_apply(function: Function, args: &[Expr], types: &[Option<ArgType>]) -> 
         other => {
             let values: Vec<ArgType> = types
                 .iter()
-                .map(|t| t.ok_or_else(|| "a <Function> can only be the first argument of a higher-order function".to_string()))
+                .map(|t| {
+                    t.ok_or_else(|| {
+                        "a <Function> can only be the first argument of a higher-order function"
+                            .to_string()
+                    })
+                })
                 .collect::<Result<_, _>>()?;
             check_call(other, &values)
         }
@@ -944,7 +988,10 @@ fn check_call(function: Function, types: &[ArgType]) -> Result<ArgType, String> 
     let expect_all = |types: &[ArgType], want: ArgType, from: usize| -> Result<(), String> {
         for (i, t) in types.iter().enumerate() {
             if *t != want {
-                return Err(format!("argument {} is a {t}, expected a {want}", i + 1 + from));
+                return Err(format!(
+                    "argument {} is a {t}, expected a {want}",
+                    i + 1 + from
+                ));
             }
         }
         Ok(())
@@ -995,19 +1042,27 @@ fn element_type(t: ArgType) -> ArgType {
     }
 }
 
-fn check_higher_order(h: HigherOrder, inner: Function, rest: &[ArgType]) -> Result<ArgType, String> {
+fn check_higher_order(
+    h: HigherOrder,
+    inner: Function,
+    rest: &[ArgType],
+) -> Result<ArgType, String> {
     let boolean = ArgType::Single(DataType::Boolean);
     let bags = rest.iter().filter(|t| matches!(t, ArgType::Bag(_))).count();
     let elements: Vec<ArgType> = rest.iter().map(|t| element_type(*t)).collect();
     match h {
         HigherOrder::AnyOf | HigherOrder::AllOf | HigherOrder::Map => {
             if bags != 1 {
-                return Err(format!("takes a function, single values and exactly one bag; got {bags} bags"));
+                return Err(format!(
+                    "takes a function, single values and exactly one bag; got {bags} bags"
+                ));
             }
             let ret = check_call(inner, &elements)?;
             match (h, ret) {
                 (HigherOrder::Map, ArgType::Single(dt)) => Ok(ArgType::Bag(dt)),
-                (HigherOrder::Map, _) => Err("the function given to map must return a single value".into()),
+                (HigherOrder::Map, _) => {
+                    Err("the function given to map must return a single value".into())
+                }
                 (_, r) if r == boolean => Ok(boolean),
                 (_, r) => Err(format!("the function must return a boolean, not a {r}")),
             }
