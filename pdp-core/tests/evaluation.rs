@@ -651,3 +651,57 @@ fn target_index_gives_the_same_decisions_as_a_full_scan() {
         }
     }
 }
+
+#[test]
+fn long_variable_chains_are_refused_not_recursed() {
+    let mut body = String::new();
+    for i in 0..10_000 {
+        body.push_str(&format!(
+            r#"<VariableDefinition VariableId="v{i}"><VariableReference VariableId="v{}"/></VariableDefinition>"#,
+            i + 1
+        ));
+    }
+    body.push_str(r#"<VariableDefinition VariableId="v10000"><AttributeValue DataType="http://www.w3.org/2001/XMLSchema#boolean">true</AttributeValue></VariableDefinition>"#);
+    let e = first_error(&[&policy("p", "deny-overrides", "<Target/>", &body)]);
+    assert!(e.message.contains("more than 64 levels"), "{e}");
+}
+
+#[test]
+fn long_reference_chains_are_refused_not_recursed() {
+    let docs: Vec<String> = (0..200)
+        .map(|i| {
+            set(
+                &format!("s{i}"),
+                FIRST,
+                &format!("<PolicySetIdReference>s{}</PolicySetIdReference>", i + 1),
+            )
+        })
+        .chain(std::iter::once(set("s200", FIRST, "")))
+        .collect();
+    let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
+    let e = first_error(&refs);
+    assert!(e.message.contains("levels deep"), "{e}");
+    // A chain within the limit works.
+    let docs: Vec<String> = (0..10)
+        .map(|i| {
+            set(
+                &format!("s{i}"),
+                FIRST,
+                &format!("<PolicySetIdReference>s{}</PolicySetIdReference>", i + 1),
+            )
+        })
+        .chain(std::iter::once(set(
+            "s10",
+            FIRST,
+            &policy(
+                "p",
+                "deny-overrides",
+                "<Target/>",
+                &rule("r", "Permit", "", ""),
+            )
+            .replacen(&format!(r#" xmlns="{NS}""#), "", 1),
+        )))
+        .collect();
+    let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
+    assert_eq!(decide(&pdp(&refs), &[]).decision, Decision::Permit);
+}

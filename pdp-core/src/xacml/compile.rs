@@ -35,6 +35,11 @@ impl LoadedDoc {
     }
 }
 
+/// The deepest chain of policy sets referring to policy sets. Each document's own nesting is
+/// bounded by the XML depth limit; references chain documents, and without a bound a hostile
+/// set of documents could make resolution and evaluation recurse without limit.
+pub const MAX_REFERENCE_DEPTH: usize = 32;
+
 enum Slot {
     Todo,
     InProgress,
@@ -160,6 +165,13 @@ impl Resolver<'_> {
             ));
             return None;
         };
+        if self.stack.len() >= MAX_REFERENCE_DEPTH {
+            self.error(file, r.position, format!(
+                "<{element}> to \"{}\" nests policy references more than {MAX_REFERENCE_DEPTH} levels deep; flatten the policy sets",
+                r.id
+            ));
+            return None;
+        }
         if let Slot::InProgress = self.slots[j] {
             let mut cycle = self.stack.clone();
             cycle.push(r.id.clone());

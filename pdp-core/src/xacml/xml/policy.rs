@@ -103,7 +103,14 @@ struct Vars<'d> {
     ids: HashMap<String, usize>,
     states: Vec<VarState<'d>>,
     exprs: Vec<Option<Expr>>,
+    /// How many variable definitions are being compiled, one inside the other.
+    depth: usize,
 }
+
+/// The longest chain of variables referring to variables. XML nesting is limited by the document
+/// loader, but a chain of references is not; without this limit a hostile policy could make
+/// compilation and evaluation recurse without bound.
+pub const MAX_VARIABLE_CHAIN: usize = 64;
 
 struct Parser<'a, 'd> {
     file: &'a str,
@@ -429,6 +436,7 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
             ids: HashMap::new(),
             states: Vec::new(),
             exprs: Vec::new(),
+            depth: 0,
         };
         for &child in &children {
             if child.tag_name().name() == "VariableDefinition" {
@@ -518,6 +526,12 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
             }
             VarState::InProgress => None, // reported by the reference that closed the cycle
             VarState::Pending(node) => {
+                if vars.depth >= MAX_VARIABLE_CHAIN {
+                    self.error(node, format!("variables refer to each other more than {MAX_VARIABLE_CHAIN} levels deep; simplify the chain of <VariableReference>s"));
+                    vars.states[i] = VarState::Done(None);
+                    return None;
+                }
+                vars.depth += 1;
                 let kids = self.elements(node);
                 let compiled = match kids.as_slice() {
                     [e] => self.expression(*e, Some(vars)),
@@ -529,6 +543,7 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
                         None
                     }
                 };
+                vars.depth -= 1;
                 let t = compiled.as_ref().and_then(|(_, t)| *t);
                 vars.exprs[i] = compiled.map(|(e, _)| e);
                 vars.states[i] = VarState::Done(t);
