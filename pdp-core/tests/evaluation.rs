@@ -705,3 +705,59 @@ fn long_reference_chains_are_refused_not_recursed() {
     let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
     assert_eq!(decide(&pdp(&refs), &[]).decision, Decision::Permit);
 }
+
+#[test]
+fn literal_regex_patterns_are_compiled_at_load() {
+    let apply = |pattern: &str| {
+        format!(
+            r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-regexp-match"><AttributeValue DataType="{STRING}">{pattern}</AttributeValue><Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-one-and-only">{}</Apply></Apply>"#,
+            designator("ward", false)
+        )
+    };
+    let p = pdp(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule("r", "Permit", "", &condition(&apply("^ward-[0-9]+$"))),
+    )]);
+    assert_eq!(
+        decide(&p, &[("ward", "ward-12")]).decision,
+        Decision::Permit
+    );
+    assert_eq!(
+        decide(&p, &[("ward", "ward-x")]).decision,
+        Decision::NotApplicable
+    );
+    // An invalid literal pattern is a load error, not an Indeterminate at every request.
+    let e = first_error(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule("r", "Permit", "", &condition(&apply("ward-[0-9"))),
+    )]);
+    assert!(e.message.contains("string-regexp-match"), "{e}");
+    // The same in a target Match.
+    let m = format!(
+        r#"<Match MatchId="urn:oasis:names:tc:xacml:1.0:function:string-regexp-match"><AttributeValue DataType="{STRING}">^doc</AttributeValue>{}</Match>"#,
+        designator("role", false)
+    );
+    let p = pdp(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule("r", "Permit", &target(&m), ""),
+    )]);
+    assert_eq!(decide(&p, &[("role", "doctor")]).decision, Decision::Permit);
+    assert_eq!(
+        decide(&p, &[("role", "nurse")]).decision,
+        Decision::NotApplicable
+    );
+    let bad = m.replace("^doc", "(doc");
+    let e = first_error(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule("r", "Permit", &target(&bad), ""),
+    )]);
+    assert!(e.message.contains("string-regexp-match"), "{e}");
+}

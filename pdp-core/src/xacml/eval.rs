@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::combine::Algorithm;
 use super::context::Context;
-use super::functions::{Bag, FnError, Function, HigherOrder, Val};
+use super::functions::{self, Bag, FnError, Function, HigherOrder, Val};
 use super::model::{
     ActionExpr, Actions, Apply, Designator, Effect, Expr, Match, Policy, PolicyNode, PolicySet,
     Rule, Target,
@@ -388,6 +388,12 @@ impl<'a> Evaluator<'a> {
             .matching(d.key, d.datatype, d.issuer.as_deref())
         {
             present = true;
+            if let Some(re) = &m.regex {
+                if functions::regex_matches(re, v) {
+                    return MatchResult::Match;
+                }
+                continue;
+            }
             if m.is_equality {
                 if m.value.equals(v) {
                     return MatchResult::Match;
@@ -436,6 +442,12 @@ impl<'a> Evaluator<'a> {
             Expr::Variable(i) => match vars.get(*i) {
                 Some(e) => self.eval_expr(e, vars),
                 None => Err(processing_error("reference to an undefined variable")),
+            },
+            Expr::RegexMatch(r) => match self.eval_expr(&r.subject, vars)? {
+                Val::Single(v) => Ok(Val::Single(Value::Boolean(functions::regex_matches(
+                    &r.regex, &v,
+                )))),
+                Val::Bag(_) => Err(processing_error("regexp-match takes a single value")),
             },
             Expr::Function(_) => Err(processing_error(
                 "a <Function> can only be an argument of a higher-order function",

@@ -85,6 +85,16 @@ pub enum Expr {
     Variable(usize),
     /// A `<Function>` element: only an argument of a higher-order function.
     Function(Function),
+    /// A `*-regexp-match` whose pattern is a literal, compiled once at load.
+    RegexMatch(Box<RegexMatch>),
+}
+
+/// A regular-expression match with a pattern compiled at load time.
+#[derive(Clone, Debug)]
+pub struct RegexMatch {
+    pub regex: regex::Regex,
+    /// The subject expression (the function's second argument).
+    pub subject: Expr,
 }
 
 /// `<Apply>`, with its result type computed at compile time.
@@ -102,6 +112,8 @@ pub struct Match {
     /// True when `function` is the data type's own equality, so that the evaluator can compare
     /// values directly instead of building an argument list.
     pub is_equality: bool,
+    /// For a `*-regexp-match` MatchId, the literal pattern compiled once at load.
+    pub regex: Option<regex::Regex>,
     pub value: Value,
     pub designator: Designator,
 }

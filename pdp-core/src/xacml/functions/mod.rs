@@ -26,7 +26,7 @@ mod special_match;
 mod string;
 
 pub use equality::equality_function_for;
-pub use regex::{compile_xsd_regex, MAX_PATTERN_LEN};
+pub use regex::{compile_xsd_regex, is_regexp_match, regex_matches, MAX_PATTERN_LEN};
 pub use registry::{all_ids, lookup};
 
 use std::borrow::Cow;

@@ -156,11 +156,22 @@ pub fn compile_xsd_regex(pattern: &str) -> Result<Regex, FnError> {
 
 fn regexp_match(a: &[Val]) -> Result<Val, FnError> {
     let re = compile_xsd_regex(args::text(a, 0)?)?;
-    let subject = args::single(a, 1)?;
-    ret_bool(match subject.as_str() {
+    ret_bool(regex_matches(&re, args::single(a, 1)?))
+}
+
+/// Whether `subject` (a string, or the lexical form of an anyURI, ipAddress, dnsName,
+/// rfc822Name or x500Name) matches an already compiled pattern. The compile step uses this with
+/// patterns it compiled once, when the pattern is a literal.
+pub fn regex_matches(re: &Regex, subject: &crate::xacml::value::Value) -> bool {
+    match subject.as_str() {
         Some(s) => re.is_match(s),
         None => re.is_match(&subject.to_string()),
-    })
+    }
+}
+
+/// Whether `f` is one of the `*-regexp-match` functions (pattern first, subject second).
+pub fn is_regexp_match(f: &StrictFn) -> bool {
+    f.id.ends_with("-regexp-match")
 }
 
 pub(super) static STRING_REGEXP_MATCH: StrictFn = fixed(

@@ -18,7 +18,7 @@ use crate::xacml::functions::{self, ArgType, Function, HigherOrder};
 use crate::xacml::index::ChildIndex;
 use crate::xacml::model::{
     attr_key, ActionExpr, Actions, AllOf, AnyOf, Apply, AssignmentExpr, Designator, Effect, Expr,
-    Match, Policy, Rule, Symbols, Target,
+    Match, Policy, RegexMatch, Rule, Symbols, Target,
 };
 use crate::xacml::pdp::PolicyError;
 use crate::xacml::response::PolicyKind;
@@ -704,9 +704,22 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
         }
         let is_equality =
             std::ptr::eq(function, functions::equality_function_for(value.datatype()));
+        let regex = if functions::is_regexp_match(function) {
+            let pattern = value.as_str().unwrap_or_default();
+            match functions::compile_xsd_regex(pattern) {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    self.error(node, format!("{}: {e}", function.id));
+                    return None;
+                }
+            }
+        } else {
+            None
+        };
         Some(Match {
             function,
             is_equality,
+            regex,
             value,
             designator,
         })
@@ -865,17 +878,55 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
             return None;
         }
         match check_apply(function, &args, &types) {
-            Ok(ret) => Some((
-                Expr::Apply(Box::new(Apply {
-                    function,
-                    args,
-                    ret,
-                })),
-                Some(ret),
-            )),
+            Ok(ret) => {
+                if let Some(expr) = self.literal_regex(node, function, &mut args) {
+                    return expr.map(|e| (e, Some(ret)));
+                }
+                Some((
+                    Expr::Apply(Box::new(Apply {
+                        function,
+                        args,
+                        ret,
+                    })),
+                    Some(ret),
+                ))
+            }
             Err(msg) => {
                 self.error(node, format!("{id}: {msg}"));
                 None
+            }
+        }
+    }
+
+    /// A `*-regexp-match` with a literal pattern becomes a [`RegexMatch`] with the pattern
+    /// compiled now; an invalid literal pattern is a load error. Returns `None` when the call is
+    /// not of that shape, `Some(None)` when the pattern is invalid.
+    fn literal_regex(
+        &mut self,
+        node: Node<'_, '_>,
+        function: Function,
+        args: &mut Vec<Expr>,
+    ) -> Option<Opt<Expr>> {
+        let Function::Strict(f) = function else {
+            return None;
+        };
+        if !functions::is_regexp_match(f) || args.len() != 2 {
+            return None;
+        }
+        let Expr::Value(Value::String(pattern)) = &args[0] else {
+            return None;
+        };
+        match functions::compile_xsd_regex(pattern) {
+            Ok(regex) => {
+                let subject = args.pop()?;
+                Some(Some(Expr::RegexMatch(Box::new(RegexMatch {
+                    regex,
+                    subject,
+                }))))
+            }
+            Err(e) => {
+                self.error(node, format!("{}: {e}", f.id));
+                Some(None)
             }
         }
     }
