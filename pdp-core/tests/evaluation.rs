@@ -761,3 +761,72 @@ fn literal_regex_patterns_are_compiled_at_load() {
     )]);
     assert!(e.message.contains("string-regexp-match"), "{e}");
 }
+
+#[test]
+fn hostile_or_broken_policy_documents_get_specific_errors() {
+    let ok = policy("p", "deny-overrides", "<Target/>", "");
+    // DOCTYPE with an entity: refused before anything is expanded.
+    let doctype = format!(r#"<?xml version="1.0"?><!DOCTYPE p [<!ENTITY boom "boom">]>{ok}"#);
+    let e = first_error(&[&doctype]);
+    assert!(e.message.contains("DOCTYPE"), "{e}");
+    // Billion laughs never gets near expansion either.
+    let laughs = format!(
+        r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><Policy>&lol2;</Policy>"#
+    );
+    assert!(first_error(&[&laughs]).message.contains("DOCTYPE"));
+    // Malformed XML, with the line of the problem.
+    let e = first_error(&["<Policy>\n<Target>\n</Policy>"]);
+    assert!(e.message.contains("malformed XML"), "{e}");
+    assert!(e.position.line >= 2, "{e}");
+    // Nesting deeper than the limit.
+    let deep = format!(
+        "{}{}",
+        "<Apply FunctionId=\"urn:oasis:names:tc:xacml:1.0:function:not\">".repeat(100),
+        "</Apply>".repeat(100)
+    );
+    let e = first_error(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule("r", "Permit", "", &condition(&deep)),
+    )]);
+    assert!(
+        e.message.contains("nested deeper than the limit of 64"),
+        "{e}"
+    );
+    // An XACML 2.0 policy is named as such.
+    let v2 = r#"<Policy xmlns="urn:oasis:names:tc:xacml:2.0:policy:schema:os" PolicyId="p" RuleCombiningAlgId="x"/>"#;
+    let e = first_error(&[v2]);
+    assert!(e.message.contains("XACML 1.0/2.0"), "{e}");
+    // Not a policy at all.
+    let e = first_error(&[&format!(r#"<Request xmlns="{NS}"/>"#)]);
+    assert!(
+        e.message.contains("starts with <Policy> or <PolicySet>"),
+        "{e}"
+    );
+    // Missing required attribute.
+    let e = first_error(&[&format!(
+        r#"<Policy xmlns="{NS}" RuleCombiningAlgId="urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides"><Target/></Policy>"#
+    )]);
+    assert!(e.message.contains("needs the attribute PolicyId"), "{e}");
+    // Every error is reported, not only the first.
+    let two = policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &format!(
+            "{}{}",
+            rule("a", "Maybe", "", ""),
+            rule(
+                "b",
+                "Permit",
+                "",
+                &condition(r#"<Apply FunctionId="urn:example:f"/>"#)
+            )
+        ),
+    );
+    match compile(&[&two]) {
+        Ok(_) => panic!("should be rejected"),
+        Err(errors) => assert_eq!(errors.len(), 2, "{errors:?}"),
+    }
+}
