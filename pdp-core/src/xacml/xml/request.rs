@@ -173,6 +173,15 @@ impl std::error::Error for RequestError {}
 /// count, and DOCTYPE declarations are always refused (see [`parse_document`]).
 pub fn parse_request(bytes: &[u8], limits: &XmlLimits) -> Result<Request, RequestError> {
     let text = as_utf8(bytes)?;
+    if text.trim_start().starts_with(['{', '[']) {
+        return Err(RequestError {
+            kind: RequestErrorKind::Xml(XmlErrorKind::Malformed(
+                "this looks like a JSON request; only the XML syntax of XACML 3.0 is supported"
+                    .to_string(),
+            )),
+            position: Position { line: 1, column: 1 },
+        });
+    }
     let doc = parse_document(text, limits)?;
     RequestParser { doc: &doc }.request(doc.root_element())
 }
@@ -556,6 +565,13 @@ mod tests {
             RequestErrorKind::Xml(XmlErrorKind::Malformed(_))
         ));
         assert!(err.to_string().contains("malformed XML"), "{err}");
+    }
+
+    #[test]
+    fn json_gets_a_hint() {
+        let err = parse("{\"Request\": {}}").unwrap_err();
+        assert!(err.is_xml());
+        assert!(err.to_string().contains("JSON"), "{err}");
     }
 
     #[test]
