@@ -770,8 +770,8 @@ fn hostile_or_broken_policy_documents_get_specific_errors() {
     let e = first_error(&[&doctype]);
     assert!(e.message.contains("DOCTYPE"), "{e}");
     // Billion laughs never gets near expansion either.
-    let laughs = format!(
-        r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><Policy>&lol2;</Policy>"#
+    let laughs = String::from(
+        r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><Policy>&lol2;</Policy>"#,
     );
     assert!(first_error(&[&laughs]).message.contains("DOCTYPE"));
     // Malformed XML, with the line of the problem.
