@@ -1,0 +1,2 @@
+//! Wire protocols around XACML: the SOAP 1.2 / SAML 2.0 profile envelope of the Mitz closed
+//! question, with HL7v3 `II` and `CV` attribute values.
