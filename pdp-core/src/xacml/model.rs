@@ -49,6 +49,12 @@ impl Symbols {
     pub fn name(&self, id: SymId) -> &Arc<str> {
         &self.names[id as usize]
     }
+
+    /// The shared text of `name` if some policy mentions it, so that a request parser can reuse
+    /// it (a reference-count increment) instead of allocating a copy.
+    pub fn shared(&self, name: &str) -> Option<Arc<str>> {
+        self.ids.get_key_value(name).map(|(k, _)| k.clone())
+    }
 }
 
 /// The key of an attribute in the request context: category and attribute id together.

@@ -105,6 +105,12 @@ impl Pdp {
         Ok(Pdp { root, symbols })
     }
 
+    /// The interned attribute ids and categories of the compiled policies (for request parsers
+    /// that want to share their strings).
+    pub fn symbols(&self) -> &Symbols {
+        &self.symbols
+    }
+
     /// Evaluates a parsed request (all its individual decisions) at `time`.
     pub fn evaluate(&self, request: &Request, time: RequestTime) -> Response {
         let prepared = self.prepare(request, time);
