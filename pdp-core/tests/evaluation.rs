@@ -830,3 +830,103 @@ fn hostile_or_broken_policy_documents_get_specific_errors() {
         Err(errors) => assert_eq!(errors.len(), 2, "{errors:?}"),
     }
 }
+
+/// A policy information point that derives `clearance` from `role`, and fails for `role=unknown`.
+struct ClearanceProvider;
+
+impl pdp_core::xacml::AttributeProvider for ClearanceProvider {
+    fn inputs(&self) -> Vec<pdp_core::xacml::AttributeRef> {
+        vec![pdp_core::xacml::AttributeRef::new(SUBJECT, "role")]
+    }
+    fn outputs(&self) -> Vec<pdp_core::xacml::AttributeRef> {
+        vec![pdp_core::xacml::AttributeRef::new(SUBJECT, "clearance")]
+    }
+    fn provide(
+        &self,
+        request: &pdp_core::xacml::ProviderRequest<'_>,
+        out: &mut pdp_core::xacml::ProvidedAttributes<'_>,
+    ) {
+        use pdp_core::xacml::value::Value;
+        for v in request.values(0) {
+            match v.as_str() {
+                Some("doctor") => out.push(0, Value::String("high".into())),
+                Some("unknown") => out.fail(
+                    0,
+                    pdp_core::xacml::response::Status::new(
+                        StatusCode::ProcessingError,
+                        "no such role",
+                    ),
+                ),
+                _ => out.push(0, Value::String("low".into())),
+            }
+        }
+    }
+}
+
+#[test]
+fn attribute_provider_supplies_attributes_and_failures() {
+    let clearance = |level: &str| {
+        format!(
+            r#"<Match MatchId="urn:oasis:names:tc:xacml:1.0:function:string-equal"><AttributeValue DataType="{STRING}">{level}</AttributeValue>{}</Match>"#,
+            designator("clearance", false)
+        )
+    };
+    // Enough policies that the target index is used, so provided attributes must reach it too.
+    let mut children = String::new();
+    for i in 0..10 {
+        let level = if i == 7 { "high" } else { "medium" };
+        children.push_str(
+            &policy(
+                &format!("p{i}"),
+                "deny-overrides",
+                &target(&clearance(level)),
+                &rule("r", "Permit", "", ""),
+            )
+            .replacen(&format!(r#" xmlns="{NS}""#), "", 1),
+        );
+    }
+    let root = set(
+        "s",
+        "3.0:policy-combining-algorithm:deny-unless-permit",
+        &children,
+    );
+    let sources = [PolicySource {
+        name: "root.xml",
+        text: &root,
+    }];
+    let provider: std::sync::Arc<dyn pdp_core::xacml::AttributeProvider> =
+        std::sync::Arc::new(ClearanceProvider);
+    let p = match Pdp::compile_with_provider(&sources, &CompileOptions::default(), Some(provider)) {
+        Ok(p) => p,
+        Err(e) => panic!("{e:?}"),
+    };
+    assert_eq!(decide(&p, &[("role", "doctor")]).decision, Decision::Permit);
+    assert_eq!(decide(&p, &[("role", "nurse")]).decision, Decision::Deny);
+    // The policy set is deny-unless-permit, so a failure shows in a MustBePresent-free rule only
+    // as "no permit": check the failure directly on a single policy.
+    let single = policy(
+        "q",
+        "deny-overrides",
+        "<Target/>",
+        &rule(
+            "r",
+            "Permit",
+            "",
+            &condition(&one_and_only_equals("clearance", "high", false)),
+        ),
+    );
+    let sources = [PolicySource {
+        name: "q.xml",
+        text: &single,
+    }];
+    let provider: std::sync::Arc<dyn pdp_core::xacml::AttributeProvider> =
+        std::sync::Arc::new(ClearanceProvider);
+    let p = match Pdp::compile_with_provider(&sources, &CompileOptions::default(), Some(provider)) {
+        Ok(p) => p,
+        Err(e) => panic!("{e:?}"),
+    };
+    assert_eq!(decide(&p, &[("role", "doctor")]).decision, Decision::Permit);
+    let r = decide(&p, &[("role", "unknown")]);
+    assert_eq!(r.decision, Decision::Indeterminate);
+    assert_eq!(r.status.message.as_deref(), Some("no such role"));
+}

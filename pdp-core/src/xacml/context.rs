@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::datatype::DataType;
 use super::model::{attr_key, Symbols};
 use super::request::{RequestCategory, RequestTime};
+use super::response::Status;
 use super::value::Value;
 
 pub(crate) const ENVIRONMENT: &str = "urn:oasis:names:tc:xacml:3.0:attribute-category:environment";
@@ -103,5 +104,65 @@ impl Context {
             };
             (issuer_ok && e.value.datatype() == datatype).then_some(&e.value)
         })
+    }
+}
+
+/// What the evaluator reads: the request's own attributes plus those a policy information point
+/// supplied for this decision (see [`crate::xacml::provider`]), and the attributes the provider
+/// could not supply (a designator on one of those is Indeterminate with the provider's status).
+#[derive(Clone, Copy, Debug)]
+pub struct Lookup<'a> {
+    base: &'a Context,
+    extra: &'a [Entry],
+    failures: &'a [(u64, Box<Status>)],
+}
+
+impl<'a> Lookup<'a> {
+    pub fn new(base: &'a Context, extra: &'a [Entry], failures: &'a [(u64, Box<Status>)]) -> Self {
+        Lookup {
+            base,
+            extra,
+            failures,
+        }
+    }
+
+    /// A lookup over the request's attributes alone.
+    pub fn request_only(base: &'a Context) -> Self {
+        Lookup::new(base, &[], &[])
+    }
+
+    /// All values of one attribute (any data type, any issuer).
+    #[inline]
+    pub fn values(&self, key: u64) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.base
+            .values(key)
+            .iter()
+            .chain(self.extra.iter().filter(move |e| e.key == key))
+    }
+
+    /// The values of one attribute with the given data type and (when given) issuer.
+    #[inline]
+    pub fn matching(
+        &self,
+        key: u64,
+        datatype: DataType,
+        issuer: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
+        self.values(key).filter_map(move |e| {
+            let issuer_ok = match issuer {
+                None => true,
+                Some(want) => e.issuer.as_deref() == Some(want),
+            };
+            (issuer_ok && e.value.datatype() == datatype).then_some(&e.value)
+        })
+    }
+
+    /// The status of a provider's failure to supply this attribute, if it failed.
+    #[inline]
+    pub fn failure(&self, key: u64) -> Option<&'a Status> {
+        self.failures
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, s)| &**s)
     }
 }

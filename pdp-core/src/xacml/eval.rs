@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::combine::Algorithm;
-use super::context::Context;
+use super::context::Lookup;
 use super::functions::{self, Bag, FnError, Function, HigherOrder, Val};
 use super::model::{
     ActionExpr, Actions, Apply, Designator, Effect, Expr, Match, Policy, PolicyNode, PolicySet,
@@ -116,13 +116,13 @@ impl From<FnError> for Box<Status> {
 
 /// Evaluates one individual request against the compiled policies.
 pub(crate) struct Evaluator<'a> {
-    context: &'a Context,
+    context: Lookup<'a>,
     /// `Some` when the request asked for `ReturnPolicyIdList`.
     pub(crate) policy_ids: Option<Vec<PolicyIdentifier>>,
 }
 
 impl<'a> Evaluator<'a> {
-    pub(crate) fn new(context: &'a Context, want_policy_ids: bool) -> Self {
+    pub(crate) fn new(context: Lookup<'a>, want_policy_ids: bool) -> Self {
         Evaluator {
             context,
             policy_ids: want_policy_ids.then(Vec::new),
@@ -148,7 +148,7 @@ impl<'a> Evaluator<'a> {
         let vars = &policy.variables;
         let combined = if policy.rule_index.is_active() {
             let mut candidates = Vec::new();
-            policy.rule_index.candidates(context, &mut candidates);
+            policy.rule_index.candidates(&context, &mut candidates);
             policy
                 .algorithm
                 .combine(candidates.iter().map(|&i| i as usize), |i| {
@@ -171,7 +171,7 @@ impl<'a> Evaluator<'a> {
         }
         let combined = if set.child_index.is_active() {
             let mut candidates = Vec::new();
-            set.child_index.candidates(self.context, &mut candidates);
+            set.child_index.candidates(&self.context, &mut candidates);
             self.combine_children(set, candidates.iter().map(|&i| i as usize))
         } else {
             self.combine_children(set, 0..set.children.len())
@@ -414,8 +414,13 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        if !present && d.must_be_present {
-            return MatchResult::Indeterminate(missing(d));
+        if !present {
+            if let Some(status) = self.context.failure(d.key) {
+                return MatchResult::Indeterminate(Box::new(status.clone()));
+            }
+            if d.must_be_present {
+                return MatchResult::Indeterminate(missing(d));
+            }
         }
         match error {
             Some(s) => MatchResult::Indeterminate(s),
@@ -461,8 +466,13 @@ impl<'a> Evaluator<'a> {
             .matching(d.key, d.datatype, d.issuer.as_deref())
             .cloned()
             .collect();
-        if values.is_empty() && d.must_be_present {
-            return Err(missing(d));
+        if values.is_empty() {
+            if let Some(status) = self.context.failure(d.key) {
+                return Err(Box::new(status.clone()));
+            }
+            if d.must_be_present {
+                return Err(missing(d));
+            }
         }
         Ok(Bag {
             datatype: d.datatype,

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::context::Context;
+use super::context::Lookup;
 use super::datatype::DataType;
 use super::model::{AllOf, AnyOf, Target};
 use super::value::Value;
@@ -101,7 +101,7 @@ impl ChildIndex {
     }
 
     /// Writes the candidate children for `context` into `out`, sorted and without duplicates.
-    pub fn candidates(&self, context: &Context, out: &mut Vec<u32>) {
+    pub fn candidates(&self, context: &Lookup<'_>, out: &mut Vec<u32>) {
         out.clear();
         out.extend_from_slice(&self.always);
         for &(key, dt) in &self.attributes {

@@ -15,6 +15,7 @@ pub mod index;
 pub mod model;
 pub mod names;
 pub mod pdp;
+pub mod provider;
 pub mod request;
 pub mod response;
 pub mod temporal;
@@ -23,3 +24,4 @@ pub mod version;
 pub mod xml;
 
 pub use pdp::{CompileOptions, Pdp, PolicyError, PolicySource, PreparedRequest};
+pub use provider::{AttributeProvider, AttributeRef, ProvidedAttributes, ProviderRequest};

@@ -3,9 +3,12 @@
 use std::fmt;
 
 use super::compile::{self, LoadedDoc};
-use super::context::Context;
+use std::sync::Arc;
+
+use super::context::{Context, Lookup};
 use super::eval::{Evaluator, Verdict};
 use super::model::{PolicyNode, Symbols};
+use super::provider::{AttributeProvider, BoundProvider, ProvidedAttributes, ProviderRequest};
 use super::request::{Request, RequestCategory, RequestTime};
 use super::response::{Decision, DecisionResult, Response, Status, StatusCode};
 use super::xml::doc::{parse_document, Position, XmlLimits};
@@ -45,6 +48,7 @@ impl std::error::Error for PolicyError {}
 pub struct Pdp {
     root: PolicyNode,
     symbols: Symbols,
+    provider: Option<BoundProvider>,
 }
 
 /// An individual decision request, interned and ready to evaluate (see [`Pdp::prepare`]).
@@ -53,6 +57,7 @@ pub struct PreparedRequest {
     context: Context,
     echo: Vec<RequestCategory>,
     return_policy_ids: bool,
+    time: RequestTime,
 }
 
 impl Pdp {
@@ -62,6 +67,16 @@ impl Pdp {
         sources: &[PolicySource<'_>],
         options: &CompileOptions,
     ) -> Result<Pdp, Vec<PolicyError>> {
+        Pdp::compile_with_provider(sources, options, None)
+    }
+
+    /// Like [`Pdp::compile`], with a policy information point that supplies attributes at
+    /// decision time (see [`crate::xacml::provider`]).
+    pub fn compile_with_provider(
+        sources: &[PolicySource<'_>],
+        options: &CompileOptions,
+        provider: Option<Arc<dyn AttributeProvider>>,
+    ) -> Result<Pdp, Vec<PolicyError>> {
         if sources.is_empty() {
             return Err(vec![PolicyError {
                 file: String::new(),
@@ -70,6 +85,7 @@ impl Pdp {
             }]);
         }
         let mut symbols = Symbols::default();
+        let provider = provider.map(|p| BoundProvider::bind(p, &mut symbols));
         let mut errors = Vec::new();
         let mut docs = Vec::with_capacity(sources.len());
         for src in sources {
@@ -102,7 +118,11 @@ impl Pdp {
                 message: "the root policy could not be compiled".to_string(),
             }]
         })?;
-        Ok(Pdp { root, symbols })
+        Ok(Pdp {
+            root,
+            symbols,
+            provider,
+        })
     }
 
     /// The interned attribute ids and categories of the compiled policies (for request parsers
@@ -139,6 +159,7 @@ impl Pdp {
                 context: Context::new(cats.iter().copied(), &self.symbols, time),
                 echo: echo(&cats),
                 return_policy_ids: request.return_policy_id_list,
+                time,
             })
             .collect()
     }
@@ -146,7 +167,22 @@ impl Pdp {
     /// Decides one prepared individual request. This is the hot path: no parsing, no string
     /// lookups.
     pub fn decide(&self, request: &PreparedRequest) -> DecisionResult {
-        let mut ev = Evaluator::new(&request.context, request.return_policy_ids);
+        let mut provided = ProvidedAttributes {
+            output_keys: &[],
+            entries: Vec::new(),
+            failures: Vec::new(),
+        };
+        if let Some(bound) = &self.provider {
+            provided.output_keys = &bound.output_keys;
+            let view = ProviderRequest {
+                context: &request.context,
+                input_keys: &bound.input_keys,
+                time: request.time,
+            };
+            bound.provider.provide(&view, &mut provided);
+        }
+        let lookup = Lookup::new(&request.context, &provided.entries, &provided.failures);
+        let mut ev = Evaluator::new(lookup, request.return_policy_ids);
         let outcome = ev.eval_node(&self.root);
         let (decision, status) = match outcome.verdict {
             Verdict::Permit => (Decision::Permit, Status::ok()),
