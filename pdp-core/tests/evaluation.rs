@@ -930,3 +930,39 @@ fn attribute_provider_supplies_attributes_and_failures() {
     assert_eq!(r.decision, Decision::Indeterminate);
     assert_eq!(r.status.message.as_deref(), Some("no such role"));
 }
+
+#[test]
+fn is_in_over_a_designator() {
+    let is_in = |must: bool| {
+        format!(
+            r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in"><AttributeValue DataType="{STRING}">b</AttributeValue>{}</Apply>"#,
+            designator("tag", must)
+        )
+    };
+    let p = pdp(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule("r", "Permit", "", &condition(&is_in(false))),
+    )]);
+    assert_eq!(
+        decide(&p, &[("tag", "a"), ("tag", "b")]).decision,
+        Decision::Permit
+    );
+    assert_eq!(
+        decide(&p, &[("tag", "a")]).decision,
+        Decision::NotApplicable
+    );
+    assert_eq!(decide(&p, &[]).decision, Decision::NotApplicable);
+    let p = pdp(&[&policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &rule("r", "Permit", "", &condition(&is_in(true))),
+    )]);
+    let r = decide(&p, &[]);
+    assert_eq!(
+        (r.decision, r.status.code),
+        (Decision::Indeterminate, StatusCode::MissingAttribute)
+    );
+}

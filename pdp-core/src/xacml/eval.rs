@@ -454,6 +454,32 @@ impl<'a> Evaluator<'a> {
                 )))),
                 Val::Bag(_) => Err(processing_error("regexp-match takes a single value")),
             },
+            Expr::IsIn(is_in) => {
+                let wanted = match self.eval_expr(&is_in.value, vars)? {
+                    Val::Single(v) => v,
+                    Val::Bag(_) => return Err(processing_error("is-in takes a single value")),
+                };
+                let d = &is_in.designator;
+                let mut present = false;
+                for v in self
+                    .context
+                    .matching(d.key, d.datatype, d.issuer.as_deref())
+                {
+                    if wanted.equals(v) {
+                        return Ok(Val::Single(Value::Boolean(true)));
+                    }
+                    present = true;
+                }
+                if !present {
+                    if let Some(status) = self.context.failure(d.key) {
+                        return Err(Box::new(status.clone()));
+                    }
+                    if d.must_be_present {
+                        return Err(missing(d));
+                    }
+                }
+                Ok(Val::Single(Value::Boolean(false)))
+            }
             Expr::Function(_) => Err(processing_error(
                 "a <Function> can only be an argument of a higher-order function",
             )),

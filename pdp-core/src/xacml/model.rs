@@ -93,6 +93,17 @@ pub enum Expr {
     Function(Function),
     /// A `*-regexp-match` whose pattern is a literal, compiled once at load.
     RegexMatch(Box<RegexMatch>),
+    /// `<type>-is-in(value, designator)`: evaluated over the request's values in place, without
+    /// building the bag (the common shape of conditions on multi-valued attributes).
+    IsIn(Box<IsIn>),
+}
+
+/// `<type>-is-in` whose bag is an attribute designator.
+#[derive(Clone, Debug)]
+pub struct IsIn {
+    /// The single value looked for.
+    pub value: Expr,
+    pub designator: Designator,
 }
 
 /// A regular-expression match with a pattern compiled at load time.

@@ -18,7 +18,7 @@ use crate::xacml::functions::{self, ArgType, Function, HigherOrder};
 use crate::xacml::index::ChildIndex;
 use crate::xacml::model::{
     attr_key, ActionExpr, Actions, AllOf, AnyOf, Apply, AssignmentExpr, Designator, Effect, Expr,
-    Match, Policy, RegexMatch, Rule, Symbols, Target,
+    IsIn, Match, Policy, RegexMatch, Rule, Symbols, Target,
 };
 use crate::xacml::pdp::PolicyError;
 use crate::xacml::response::PolicyKind;
@@ -882,6 +882,9 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
                 if let Some(expr) = self.literal_regex(node, function, &mut args) {
                     return expr.map(|e| (e, Some(ret)));
                 }
+                if let Some(expr) = is_in_designator(function, &mut args) {
+                    return Some((expr, Some(ret)));
+                }
                 Some((
                     Expr::Apply(Box::new(Apply {
                         function,
@@ -1004,6 +1007,26 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
         }
         out
     }
+}
+
+/// `<type>-is-in(x, designator)` becomes an [`Expr::IsIn`], which the evaluator runs over the
+/// request's values in place. Every standard `-is-in` is "some member equals x" under the data
+/// type's own equality, which is what [`Value::equals`] implements.
+fn is_in_designator(function: Function, args: &mut Vec<Expr>) -> Option<Expr> {
+    let Function::Strict(f) = function else {
+        return None;
+    };
+    if !f.id.ends_with("-is-in") || args.len() != 2 {
+        return None;
+    }
+    if !matches!(args[1], Expr::Designator(_)) {
+        return None;
+    }
+    let Some(Expr::Designator(designator)) = args.pop() else {
+        return None;
+    };
+    let value = args.pop()?;
+    Some(Expr::IsIn(Box::new(IsIn { value, designator })))
 }
 
 fn describe(t: Option<ArgType>) -> String {
