@@ -28,11 +28,15 @@ pub enum DataType {
     IpAddress,
     DnsName,
     XPathExpression,
+    /// HL7 v3 instance identifier (`urn:hl7-org:v3#II`): an extension type, see `xacml::hl7`.
+    Hl7Ii,
+    /// HL7 v3 coded value (`urn:hl7-org:v3#CV`): an extension type, see `xacml::hl7`.
+    Hl7Cv,
 }
 
 impl DataType {
-    /// Every data type, in the order of Appendix A.2.
-    pub const ALL: [DataType; 17] = [
+    /// Every data type, in the order of Appendix A.2, then the HL7 v3 extension types.
+    pub const ALL: [DataType; 19] = [
         DataType::String,
         DataType::Boolean,
         DataType::Integer,
@@ -50,6 +54,8 @@ impl DataType {
         DataType::IpAddress,
         DataType::DnsName,
         DataType::XPathExpression,
+        DataType::Hl7Ii,
+        DataType::Hl7Cv,
     ];
 
     /// The XACML 3.0 identifier of this data type.
@@ -72,6 +78,8 @@ impl DataType {
             DataType::IpAddress => "urn:oasis:names:tc:xacml:2.0:data-type:ipAddress",
             DataType::DnsName => "urn:oasis:names:tc:xacml:2.0:data-type:dnsName",
             DataType::XPathExpression => "urn:oasis:names:tc:xacml:3.0:data-type:xpathExpression",
+            DataType::Hl7Ii => "urn:hl7-org:v3#II",
+            DataType::Hl7Cv => "urn:hl7-org:v3#CV",
         }
     }
 
@@ -101,6 +109,8 @@ impl DataType {
             "urn:oasis:names:tc:xacml:2.0:data-type:ipAddress" => DataType::IpAddress,
             "urn:oasis:names:tc:xacml:2.0:data-type:dnsName" => DataType::DnsName,
             "urn:oasis:names:tc:xacml:3.0:data-type:xpathExpression" => DataType::XPathExpression,
+            "urn:hl7-org:v3#II" => DataType::Hl7Ii,
+            "urn:hl7-org:v3#CV" => DataType::Hl7Cv,
             // Legacy duration identifiers (XACML 1.0 and 2.0).
             "http://www.w3.org/TR/2002/WD-xquery-operators-20020816#dayTimeDuration"
             | "urn:oasis:names:tc:xacml:2.0:data-type:dayTimeDuration" => DataType::DayTimeDuration,
@@ -110,6 +120,12 @@ impl DataType {
             }
             _ => return None,
         })
+    }
+
+    /// Whether values of this type are written as an XML element inside `AttributeValue`
+    /// (the HL7 types) rather than as text.
+    pub fn is_element_content(self) -> bool {
+        matches!(self, DataType::Hl7Ii | DataType::Hl7Cv)
     }
 
     /// Short name used in error messages and in function identifiers (`string`, `dateTime`, ...).
@@ -158,5 +174,20 @@ mod tests {
     fn short_names() {
         assert_eq!(DataType::DateTime.short_name(), "dateTime");
         assert_eq!(DataType::Rfc822Name.short_name(), "rfc822Name");
+        assert_eq!(DataType::Hl7Ii.short_name(), "II");
+        assert_eq!(DataType::Hl7Cv.short_name(), "CV");
+    }
+
+    #[test]
+    fn hl7_uris_resolve() {
+        assert_eq!(
+            DataType::from_uri("urn:hl7-org:v3#II"),
+            Some(DataType::Hl7Ii)
+        );
+        assert_eq!(
+            DataType::from_uri("urn:hl7-org:v3#CV"),
+            Some(DataType::Hl7Cv)
+        );
+        assert_eq!(DataType::from_uri("urn:hl7-org:v3#CD"), None);
     }
 }

@@ -11,6 +11,7 @@ pub mod context;
 pub mod datatype;
 pub(crate) mod eval;
 pub mod functions;
+pub mod hl7;
 pub mod index;
 pub mod model;
 pub mod names;

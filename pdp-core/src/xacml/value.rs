@@ -8,6 +8,11 @@
 //! `whiteSpace=collapse` for the other types; a string is kept verbatim). `Display` writes the
 //! XML Schema lexical form: temporal and name values print as written (their own timezone, the
 //! original spelling of a name), numbers and binaries in canonical form.
+//!
+//! The HL7 v3 extension types `II` and `CV` ([`super::hl7`]) are values like any other here;
+//! their XML form is an element, parsed by [`Value::from_xml_element`] (policies) or by the
+//! streaming request parser, and their text form is the canonical `root|extension` /
+//! `codeSystem|code`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,6 +20,8 @@ use std::sync::Arc;
 use base64::Engine as _;
 
 use super::datatype::DataType;
+pub use super::hl7::{Cv, Ii};
+use super::hl7::{CV_ELEMENT, HL7_NS, II_ELEMENT};
 pub use super::names::{DnsName, IpAddress, Rfc822Name, X500Name};
 use super::request::RequestTime;
 pub use super::temporal::{Date, DateTime, DayTimeDuration, Time, YearMonthDuration};
@@ -43,6 +50,10 @@ pub enum Value {
         category: Arc<str>,
         path: Arc<str>,
     },
+    /// HL7 v3 instance identifier (extension type `urn:hl7-org:v3#II`).
+    Ii(Arc<Ii>),
+    /// HL7 v3 coded value (extension type `urn:hl7-org:v3#CV`).
+    Cv(Arc<Cv>),
 }
 
 /// A value that does not parse as its data type.
@@ -230,7 +241,66 @@ impl Value {
             DataType::IpAddress => Value::IpAddress(Arc::new(IpAddress::parse(t).map_err(err)?)),
             DataType::DnsName => Value::DnsName(Arc::new(DnsName::parse(t).map_err(err)?)),
             DataType::XPathExpression => Value::xpath("", t),
+            DataType::Hl7Ii => Value::Ii(Arc::new(Ii::parse_text(t)?)),
+            DataType::Hl7Cv => Value::Cv(Arc::new(Cv::parse_text(t)?)),
         })
+    }
+
+    /// Parses a value given as an XML element inside `<AttributeValue>` (the HL7 types:
+    /// `<v3:InstanceIdentifier root=".." extension=".."/>` for `II`,
+    /// `<v3:CodedValue code=".." codeSystem=".."/>` for `CV`, namespace `urn:hl7-org:v3` under
+    /// any prefix). The policy parser calls this for an `AttributeValue` with element content;
+    /// any other data type is an error saying its value must be text.
+    pub fn from_xml_element(
+        dt: DataType,
+        element: roxmltree::Node<'_, '_>,
+    ) -> Result<Value, ValueError> {
+        let name = element.tag_name();
+        let expected = match dt {
+            DataType::Hl7Ii => II_ELEMENT,
+            DataType::Hl7Cv => CV_ELEMENT,
+            _ => {
+                return Err(ValueError::new(
+                    dt,
+                    name.name(),
+                    "a value of this data type is text; remove the element inside \
+                     <AttributeValue>",
+                ))
+            }
+        };
+        if name.namespace() != Some(HL7_NS) || name.name() != expected {
+            let found = match name.namespace() {
+                Some(ns) => format!("{{{ns}}}{}", name.name()),
+                None => name.name().to_string(),
+            };
+            return Err(ValueError::new(
+                dt,
+                &found,
+                format!("expected a <{expected}> element in namespace {HL7_NS}"),
+            ));
+        }
+        Ok(match dt {
+            DataType::Hl7Ii => Value::Ii(Arc::new(Ii::from_parts(
+                element.attribute("root"),
+                element.attribute("extension"),
+                element.attribute("assigningAuthorityName"),
+            )?)),
+            _ => Value::Cv(Arc::new(Cv::from_parts(
+                element.attribute("code"),
+                element.attribute("codeSystem"),
+                element.attribute("displayName"),
+            )?)),
+        })
+    }
+
+    /// An HL7 II value (`assigning_authority_name` is informative, not part of equality).
+    pub fn ii(root: &str, extension: &str, assigning_authority_name: Option<&str>) -> Value {
+        Value::Ii(Arc::new(Ii::new(root, extension, assigning_authority_name)))
+    }
+
+    /// An HL7 CV value (`display_name` is informative, not part of equality).
+    pub fn cv(code: &str, code_system: &str, display_name: Option<&str>) -> Value {
+        Value::Cv(Arc::new(Cv::new(code, code_system, display_name)))
     }
 
     /// An XPath expression value with its `XPathCategory` attribute.
@@ -261,6 +331,8 @@ impl Value {
             Value::IpAddress(_) => DataType::IpAddress,
             Value::DnsName(_) => DataType::DnsName,
             Value::XPathExpression { .. } => DataType::XPathExpression,
+            Value::Ii(_) => DataType::Hl7Ii,
+            Value::Cv(_) => DataType::Hl7Cv,
         }
     }
 
@@ -298,6 +370,8 @@ impl Value {
                     path: pb,
                 },
             ) => ca == cb && pa == pb,
+            (Value::Ii(a), Value::Ii(b)) => a.equals(b),
+            (Value::Cv(a), Value::Cv(b)) => a.equals(b),
             _ => false,
         }
     }
@@ -332,6 +406,20 @@ impl Value {
     pub fn as_double(&self) -> Option<f64> {
         match self {
             Value::Double(d) => Some(*d),
+            _ => None,
+        }
+    }
+
+    pub fn as_ii(&self) -> Option<&Ii> {
+        match self {
+            Value::Ii(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn as_cv(&self) -> Option<&Cv> {
+        match self {
+            Value::Cv(v) => Some(v),
             _ => None,
         }
     }
@@ -371,6 +459,8 @@ impl fmt::Display for Value {
             Value::IpAddress(n) => write!(f, "{n}"),
             Value::DnsName(n) => write!(f, "{n}"),
             Value::XPathExpression { path, .. } => f.write_str(path),
+            Value::Ii(v) => write!(f, "{v}"),
+            Value::Cv(v) => write!(f, "{v}"),
         }
     }
 }
@@ -506,6 +596,54 @@ mod tests {
         assert_eq!(e.datatype, DataType::Date);
         assert!(e.text.len() < 80);
         assert!(e.to_string().contains("is not a valid date"));
+    }
+
+    #[test]
+    fn hl7_values_parse_from_elements_and_text() {
+        let xml = r#"<a xmlns:hl7="urn:hl7-org:v3">
+            <hl7:InstanceIdentifier root="2.16.840.1.113883.2.4.6.3" extension="999990019"/>
+            <hl7:CodedValue code="GGC002" codeSystem="2.16.840.1.113883.2.4.3.111.5.10.1" displayName="Behandelgegevens"/>
+            <InstanceIdentifier root="1.2"/>
+            <hl7:InstanceIdentifier extension="999990019"/>
+        </a>"#;
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let elements: Vec<_> = doc
+            .root_element()
+            .children()
+            .filter(|n| n.is_element())
+            .collect();
+        let ii = Value::from_xml_element(DataType::Hl7Ii, elements[0]).unwrap();
+        assert!(ii.equals(&p(DataType::Hl7Ii, "2.16.840.1.113883.2.4.6.3|999990019")));
+        assert!(ii.equals(&Value::ii(
+            "2.16.840.1.113883.2.4.6.3",
+            "999990019",
+            Some("NLMINBIZA")
+        )));
+        assert_eq!(ii.to_string(), "2.16.840.1.113883.2.4.6.3|999990019");
+        assert_eq!(ii.datatype(), DataType::Hl7Ii);
+        let cv = Value::from_xml_element(DataType::Hl7Cv, elements[1]).unwrap();
+        assert_eq!(
+            cv.as_cv().and_then(|c| c.display_name()),
+            Some("Behandelgegevens")
+        );
+        assert!(cv.equals(&Value::cv(
+            "GGC002",
+            "2.16.840.1.113883.2.4.3.111.5.10.1",
+            None
+        )));
+        assert!(!cv.equals(&ii));
+        assert_eq!(
+            round_trip(DataType::Hl7Cv, "2.16.840.1.113883.1.11.20448|COC"),
+            "2.16.840.1.113883.1.11.20448|COC"
+        );
+        // Wrong element, wrong namespace, missing root, text type with an element.
+        assert!(Value::from_xml_element(DataType::Hl7Cv, elements[0]).is_err());
+        let e = Value::from_xml_element(DataType::Hl7Ii, elements[2]).unwrap_err();
+        assert!(e.reason.contains(HL7_NS), "{e}");
+        let e = Value::from_xml_element(DataType::Hl7Ii, elements[3]).unwrap_err();
+        assert!(e.reason.contains("root"), "{e}");
+        let e = Value::from_xml_element(DataType::String, elements[0]).unwrap_err();
+        assert!(e.reason.contains("text"), "{e}");
     }
 
     #[test]

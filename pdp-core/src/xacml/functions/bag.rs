@@ -10,7 +10,7 @@ use super::args::{self, fixed, fn_id, ret, ret_bool, variadic, BOOLEAN, INTEGER}
 use super::registry::Entry;
 use super::{ArgType, Bag, FnError, Function, StrictFn, Val};
 
-fn one_and_only(a: &[Val]) -> Result<Val, FnError> {
+pub(super) fn one_and_only(a: &[Val]) -> Result<Val, FnError> {
     let b = args::bag(a, 0)?;
     match b.values.as_slice() {
         [v] => ret(v.clone()),
@@ -22,17 +22,17 @@ fn one_and_only(a: &[Val]) -> Result<Val, FnError> {
     }
 }
 
-fn bag_size(a: &[Val]) -> Result<Val, FnError> {
+pub(super) fn bag_size(a: &[Val]) -> Result<Val, FnError> {
     let n = args::bag(a, 0)?.values.len();
     ret(Value::Integer(i64::try_from(n).unwrap_or(i64::MAX)))
 }
 
-fn is_in(a: &[Val]) -> Result<Val, FnError> {
+pub(super) fn is_in(a: &[Val]) -> Result<Val, FnError> {
     let v = args::single(a, 0)?;
     ret_bool(args::bag(a, 1)?.values.iter().any(|x| v.equals(x)))
 }
 
-fn make_bag(dt: DataType, a: &[Val]) -> Result<Val, FnError> {
+pub(super) fn make_bag(dt: DataType, a: &[Val]) -> Result<Val, FnError> {
     let values = (0..a.len())
         .map(|i| args::single(a, i).cloned())
         .collect::<Result<Vec<_>, _>>()?;

@@ -10,7 +10,7 @@ use super::args::{self, fixed, fn_id, ret_bool, BOOLEAN, STRING};
 use super::registry::Entry;
 use super::{ArgType, FnError, Function, StrictFn, Val};
 
-fn eval_equal(a: &[Val]) -> Result<Val, FnError> {
+pub(super) fn eval_equal(a: &[Val]) -> Result<Val, FnError> {
     ret_bool(args::single(a, 0)?.equals(args::single(a, 1)?))
 }
 
@@ -107,6 +107,8 @@ pub fn equality_function_for(dt: DataType) -> &'static StrictFn {
         DataType::IpAddress => &IP_ADDRESS_EQUAL,
         DataType::DnsName => &DNS_NAME_EQUAL,
         DataType::XPathExpression => &XPATH_EXPRESSION_EQUAL,
+        DataType::Hl7Ii => &super::hl7::II_EQUAL,
+        DataType::Hl7Cv => &super::hl7::CV_EQUAL,
     }
 }
 

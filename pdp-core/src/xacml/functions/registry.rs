@@ -10,8 +10,8 @@
 //! function" error instead of failing at evaluation time.
 
 use super::{
-    arithmetic, bag, comparison, conversion, date_arithmetic, equality, regex, set, special_match,
-    string, Function, HigherOrder,
+    arithmetic, bag, comparison, conversion, date_arithmetic, equality, hl7, regex, set,
+    special_match, string, Function, HigherOrder,
 };
 
 /// One identifier and what it resolves to.
@@ -85,7 +85,7 @@ static HIGHER_ORDER: &[Entry] = &[
 ];
 
 /// Every table, in no particular order (identifiers are unique across them).
-fn tables() -> [&'static [Entry]; 12] {
+fn tables() -> [&'static [Entry]; 13] {
     [
         LOGICAL,
         HIGHER_ORDER,
@@ -99,6 +99,8 @@ fn tables() -> [&'static [Entry]; 12] {
         set::ENTRIES,
         regex::ENTRIES,
         special_match::ENTRIES,
+        // Extension: HL7 v3 II and CV (Akkoord identifiers).
+        hl7::ENTRIES,
     ]
 }
 
@@ -141,8 +143,8 @@ mod tests {
         }
         // 3 logical + 14 higher-order + 17 equality + 16 arithmetic/conversion/not + 12 string
         // + 26 string conversions + 25 comparisons + 12 date arithmetic + 62 bag + 70 set
-        // + 6 regexp-match + 2 special match.
-        assert_eq!(seen.len(), 265);
+        // + 6 regexp-match + 2 special match + 24 HL7 (10 each for II and CV, 4 accessors).
+        assert_eq!(seen.len(), 289);
     }
 
     #[test]

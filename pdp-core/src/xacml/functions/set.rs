@@ -21,7 +21,7 @@ fn push_distinct(out: &mut Vec<Value>, v: &Value) {
     }
 }
 
-fn intersection(a: &[Val]) -> Result<Val, FnError> {
+pub(super) fn intersection(a: &[Val]) -> Result<Val, FnError> {
     let (x, y) = (args::bag(a, 0)?, args::bag(a, 1)?);
     let mut out = Vec::new();
     for v in x.values.iter().filter(|v| contains(&y.values, v)) {
@@ -33,7 +33,7 @@ fn intersection(a: &[Val]) -> Result<Val, FnError> {
     }))
 }
 
-fn union(a: &[Val]) -> Result<Val, FnError> {
+pub(super) fn union(a: &[Val]) -> Result<Val, FnError> {
     let datatype = args::bag(a, 0)?.datatype;
     let mut out = Vec::new();
     for i in 0..a.len() {
@@ -51,16 +51,16 @@ fn is_subset(x: &Bag, y: &Bag) -> bool {
     x.values.iter().all(|v| contains(&y.values, v))
 }
 
-fn at_least_one_member_of(a: &[Val]) -> Result<Val, FnError> {
+pub(super) fn at_least_one_member_of(a: &[Val]) -> Result<Val, FnError> {
     let (x, y) = (args::bag(a, 0)?, args::bag(a, 1)?);
     ret_bool(x.values.iter().any(|v| contains(&y.values, v)))
 }
 
-fn subset(a: &[Val]) -> Result<Val, FnError> {
+pub(super) fn subset(a: &[Val]) -> Result<Val, FnError> {
     ret_bool(is_subset(args::bag(a, 0)?, args::bag(a, 1)?))
 }
 
-fn set_equals(a: &[Val]) -> Result<Val, FnError> {
+pub(super) fn set_equals(a: &[Val]) -> Result<Val, FnError> {
     let (x, y) = (args::bag(a, 0)?, args::bag(a, 1)?);
     ret_bool(is_subset(x, y) && is_subset(y, x))
 }
