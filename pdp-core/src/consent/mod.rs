@@ -3,3 +3,9 @@
 //! the consent facts of a closed question to the shipped XACML policy.
 //!
 //! See `../shared/domain/mitz-consent-model.md` (sections 1, 2, 6 and 8) for the domain.
+
+pub mod bsn;
+pub mod catalogue;
+pub mod index;
+pub mod record;
+pub mod reference;

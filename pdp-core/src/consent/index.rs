@@ -1,0 +1,756 @@
+//! The compiled consent index: BSN → compact consent profile, for the whole country in memory.
+//!
+//! The closed question asks, for one citizen, which choices apply to one holder, data category
+//! and consulting category. [`ConsentIndex::facts`] answers that with one hash, one shared lock,
+//! one probe of an open-addressing table and a scan over the citizen's few packed records —
+//! no allocation, no string, no pointer chase per citizen. Writers ([`ConsentIndex::upsert`],
+//! [`ConsentIndex::remove`], [`ConsentIndex::remove_citizen`]) take the write lock of one shard
+//! only, so readers of the other 4095 shards never wait, and a reader of the same shard sees a
+//! citizen's profile either before or after a change, never half of it.
+//!
+//! # Layout and byte budget
+//!
+//! The index is 4096 shards chosen by a hash of the BSN, each a `parking_lot::RwLock` (cache-line
+//! aligned, so readers of neighbouring shards do not share a line) around:
+//!
+//! - `slots`: an open-addressing table (linear probing, backward-shift deletion) of
+//!   `{bsn: u32, start: u32}` — **8 bytes per slot**, kept at a load of 0.7–0.9 (0.8 after a
+//!   bulk build), so about 10 bytes per citizen;
+//! - `records`: one arena of packed records per shard; a citizen's records are contiguous from
+//!   `start`, the last one flagged, so no length and no per-citizen heap allocation is needed.
+//!   A packed record is **16 bytes**: holder `u32` (URA, or holder-category id with the top bit
+//!   set), valid-from and valid-until `u32` (seconds since 2000-01-01 UTC; 0 and `u32::MAX`
+//!   mean open), consulting set `u16`, data category `u8`, and one byte of state (choice: 2 bits,
+//!   minor state: 2 bits, last-of-run: 1 bit).
+//!
+//! For 18 million citizens with 36 million records: 36 M × 16 B = 576 MB of records plus
+//! 18 M / 0.8 × 8 B = 180 MB of slots, about 756 MB (≈ 42 bytes per citizen) plus 256 KiB of
+//! shard headers. Fields the decision never reads (who recorded it, when, catalogue version) stay
+//! in the store and in [`ConsentRecord`]; the index keeps only what [`ConsentIndex::facts`]
+//! needs, plus the minor state so that a pending choice still replaces an older one with the
+//! same key.
+//!
+//! Arena maintenance: a citizen whose run is at the end of its shard's arena grows in place;
+//! otherwise the run moves to the end and the old copy becomes garbage. A shard compacts itself
+//! when garbage exceeds a quarter of its live records, and arenas grow by an eighth at a time,
+//! so steady-state churn costs at most about 1.4× the live size; [`ConsentIndex::shrink_to_fit`]
+//! returns to the exact size.
+//!
+//! # Time range
+//!
+//! Validity bounds are stored as seconds since 2000-01-01T00:00:00Z in a `u32`, exact up to
+//! 2136-02-07. A bound outside that range is clamped to it (a validity that starts before 2000 is
+//! treated as starting in 2000; one that ends after 2136 as open-ended), and so is the query's
+//! `now`, which keeps every comparison monotone.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::RwLock;
+
+use super::bsn::{Bsn, Ura};
+use super::catalogue::{
+    Catalogue, ConsultingCategoryId, DataCategoryId, HolderCategoryId, MAX_DATA_CATEGORIES,
+};
+use super::record::{Choice, ChoiceSet, ConsentRecord, HolderScope, MinorState, RecordKey};
+
+/// log2 of the number of shards.
+const SHARD_BITS: u32 = 12;
+/// Number of shards: enough that writers rarely meet readers and a shard's arena stays small
+/// (≈ 9 000 records, 140 KiB, nationally) so that relocation and compaction are cheap.
+pub const SHARDS: usize = 1 << SHARD_BITS;
+
+/// Top bit of the packed holder: the low bits are a holder-category id, not a URA.
+const HOLDER_CATEGORY_FLAG: u32 = 1 << 31;
+/// State byte: the choice in bits 0–1, minor state in bits 2–3, last record of a run in bit 7.
+const STATE_CHOICE_MASK: u8 = 0b0000_0011;
+const STATE_MINOR_SHIFT: u8 = 2;
+/// Minor states encode as NotMinor 0, Pending 1, Confirmed 2, Rejected 3: bit 0 of the minor
+/// field set means "does not count".
+const STATE_MINOR_BLOCKS: u8 = 1 << STATE_MINOR_SHIFT;
+const STATE_LAST: u8 = 0b1000_0000;
+
+/// 2000-01-01T00:00:00Z in unix seconds: the zero of stored times.
+const TIME_EPOCH: i64 = 946_684_800;
+const TIME_OPEN_END: u32 = u32::MAX;
+
+/// Table load above which a shard's slot table grows, and the load it grows or shrinks to.
+const MAX_LOAD_NUM: usize = 9;
+const MAX_LOAD_DEN: usize = 10;
+const GROW_LOAD: f64 = 0.7;
+const TARGET_LOAD: f64 = 0.8;
+
+/// One citizen's consent choices packed for the decision path (see the module docs).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(C)]
+struct Packed {
+    holder: u32,
+    valid_from: u32,
+    valid_until: u32,
+    consulting: u16,
+    data_category: u8,
+    state: u8,
+}
+
+const _: () = assert!(std::mem::size_of::<Packed>() == 16);
+
+impl Packed {
+    fn from_record(r: &ConsentRecord) -> Packed {
+        let holder = match r.holder {
+            HolderScope::Organisation(ura) => ura.get(),
+            HolderScope::Category(id) => HOLDER_CATEGORY_FLAG | id.index() as u32,
+        };
+        let choice = match r.choice {
+            Choice::Yes => 0,
+            Choice::No => 1,
+            Choice::NoUnlessEmergency => 2,
+        };
+        let minor = match r.minor {
+            MinorState::NotMinor => 0,
+            MinorState::PendingConfirmation => 1,
+            MinorState::Confirmed => 2,
+            MinorState::Rejected => 3,
+        };
+        Packed {
+            holder,
+            valid_from: r.valid_from.map_or(0, encode_time),
+            valid_until: r.valid_until.map_or(TIME_OPEN_END, encode_time),
+            consulting: r.consulting.bits(),
+            data_category: r.data_category.index() as u8,
+            state: choice | (minor << STATE_MINOR_SHIFT),
+        }
+    }
+
+    fn same_key(&self, other: &Packed) -> bool {
+        self.holder == other.holder
+            && self.data_category == other.data_category
+            && self.consulting == other.consulting
+    }
+
+    fn is_last(&self) -> bool {
+        self.state & STATE_LAST != 0
+    }
+}
+
+fn packed_key(key: &RecordKey) -> Packed {
+    let holder = match key.holder {
+        HolderScope::Organisation(ura) => ura.get(),
+        HolderScope::Category(id) => HOLDER_CATEGORY_FLAG | id.index() as u32,
+    };
+    Packed {
+        holder,
+        valid_from: 0,
+        valid_until: 0,
+        consulting: key.consulting.bits(),
+        data_category: key.data_category.index() as u8,
+        state: 0,
+    }
+}
+
+/// Unix seconds → stored time; clamped to `0..=u32::MAX - 1` so that `u32::MAX` stays "open".
+fn encode_time(t: i64) -> u32 {
+    t.saturating_sub(TIME_EPOCH)
+        .clamp(0, i64::from(TIME_OPEN_END - 1)) as u32
+}
+
+/// A well-mixed 64-bit hash of a BSN (the splitmix64 finaliser): the top bits pick the shard,
+/// the low 32 bits the slot.
+#[inline]
+fn hash(bsn: u32) -> u64 {
+    let mut z = u64::from(bsn).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Maps the low 32 bits of `h` onto `0..n` without a division.
+#[inline]
+fn home(h: u64, n: usize) -> usize {
+    (((h & 0xFFFF_FFFF) * n as u64) >> 32) as usize
+}
+
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    /// 0 = empty (0 is never a valid BSN).
+    bsn: u32,
+    /// Index of the citizen's first record in the shard's arena.
+    start: u32,
+}
+
+/// The contents of one shard.
+#[derive(Default)]
+struct Table {
+    slots: Vec<Slot>,
+    citizens: usize,
+    records: Vec<Packed>,
+    /// Records in use (the rest of `records` is garbage left by moves and removals).
+    live: usize,
+}
+
+/// One shard, alone on its cache line(s).
+#[repr(align(64))]
+#[derive(Default)]
+struct Shard {
+    table: RwLock<Table>,
+}
+
+/// What [`ConsentIndex::upsert`] did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Upserted {
+    /// The citizen had no record with this key; one more record.
+    Inserted,
+    /// A record with the same key was replaced.
+    Replaced,
+}
+
+/// The consent question for one citizen, holder, data category and consulting category.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FactsQuery {
+    pub bsn: Bsn,
+    /// The data holder's URA: selects individual choices.
+    pub holder: Ura,
+    /// The holder's category (from its organisation type): selects categorical choices. `None`
+    /// when the type is not in the catalogue; then only individual choices are found.
+    pub holder_category: Option<HolderCategoryId>,
+    /// The data category asked; records for it or for a category that covers it apply.
+    pub data_category: DataCategoryId,
+    /// The requester's consulting category; a record applies when its set contains it.
+    pub consulting: ConsultingCategoryId,
+    /// Decision time (unix seconds): records outside their validity do not apply.
+    pub now: i64,
+}
+
+/// The choices that apply to a [`FactsQuery`], split by specificity. Only effective records
+/// count (adult or confirmed by a guardian, within validity). What to decide from them is the
+/// policy's business (individual over categorical, "no" wins, emergency, COC).
+#[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
+pub struct ConsentFacts {
+    /// Choices recorded for the holder's own organisation (URA).
+    pub individual: ChoiceSet,
+    /// Choices recorded for the holder's category.
+    pub categorical: ChoiceSet,
+    /// Whether the citizen has any record at all (effective or not).
+    pub profile_found: bool,
+}
+
+/// BSN → compact consent profile for every citizen; see the module docs for the layout. `Send +
+/// Sync`: share it by reference or `Arc` between request threads and the one loader that writes.
+pub struct ConsentIndex {
+    shards: Box<[Shard]>,
+    /// `covered_by[asked]`: mask of the record data categories that apply to a question for
+    /// `asked` (from the catalogue hierarchy).
+    covered_by: [u16; MAX_DATA_CATEGORIES],
+    citizens: AtomicUsize,
+    records: AtomicUsize,
+}
+
+impl std::fmt::Debug for ConsentIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsentIndex")
+            .field("citizens", &self.len())
+            .field("records", &self.record_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConsentIndex {
+    /// An empty index for records coded in `catalogue` (it keeps the data-category hierarchy,
+    /// 32 bytes). Allocates the 4096 empty shards (256 KiB).
+    pub fn new(catalogue: &Catalogue) -> ConsentIndex {
+        ConsentIndex {
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            covered_by: catalogue.covered_by_matrix(),
+            citizens: AtomicUsize::new(0),
+            records: AtomicUsize::new(0),
+        }
+    }
+
+    /// An empty index with room for about `citizens` citizens and `records` records, so that a
+    /// bulk load does not regrow its tables. The estimate may be off; the tables grow as needed.
+    pub fn with_capacity(catalogue: &Catalogue, citizens: usize, records: usize) -> ConsentIndex {
+        let index = ConsentIndex::new(catalogue);
+        let per_shard_citizens = citizens.div_ceil(SHARDS);
+        let slots = if citizens == 0 {
+            0
+        } else {
+            // 5 % headroom over the average covers the spread between shards (σ ≈ √n).
+            ((per_shard_citizens as f64 * 1.05 / TARGET_LOAD) as usize).max(8)
+        };
+        let per_shard_records = records.div_ceil(SHARDS) * 21 / 20 + 8;
+        for shard in index.shards.iter() {
+            let mut t = shard.table.write();
+            t.slots = vec![Slot::default(); slots];
+            if records > 0 {
+                t.records.reserve_exact(per_shard_records);
+            }
+        }
+        index
+    }
+
+    /// Builds an index from records on this thread; later records replace earlier ones with the
+    /// same key. For the national build use [`ConsentIndex::from_partitions`].
+    pub fn from_records<I>(catalogue: &Catalogue, records: I) -> ConsentIndex
+    where
+        I: IntoIterator<Item = ConsentRecord>,
+    {
+        let index = ConsentIndex::new(catalogue);
+        for record in records {
+            index.upsert(&record);
+        }
+        index.shrink_to_fit();
+        index
+    }
+
+    /// Builds an index from several record streams, one thread each (std scoped threads), then
+    /// shrinks it to its exact size with the same threads. `citizens` and `records` are size
+    /// hints (see [`ConsentIndex::with_capacity`]). The result does not depend on how records
+    /// are split, except where two partitions hold records with the same key for the same
+    /// citizen: then either may win, so split by citizen.
+    pub fn from_partitions<I>(
+        catalogue: &Catalogue,
+        citizens: usize,
+        records: usize,
+        partitions: Vec<I>,
+    ) -> ConsentIndex
+    where
+        I: IntoIterator<Item = ConsentRecord> + Send,
+    {
+        let index = ConsentIndex::with_capacity(catalogue, citizens, records);
+        let threads = partitions.len().max(1);
+        std::thread::scope(|scope| {
+            for part in partitions {
+                let index = &index;
+                scope.spawn(move || {
+                    for record in part {
+                        index.upsert(&record);
+                    }
+                });
+            }
+        });
+        std::thread::scope(|scope| {
+            let per_thread = SHARDS.div_ceil(threads);
+            for chunk in index.shards.chunks(per_thread) {
+                scope.spawn(move || {
+                    for shard in chunk {
+                        shard.table.write().shrink_to_fit();
+                    }
+                });
+            }
+        });
+        index
+    }
+
+    /// Number of citizens with at least one record.
+    pub fn len(&self) -> usize {
+        self.citizens.load(Ordering::Relaxed)
+    }
+
+    /// Whether no citizen has a record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of records (every minor state, expired ones included: expiry is decided at query
+    /// time, removal is the loader's business).
+    pub fn record_count(&self) -> usize {
+        self.records.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    fn shard(&self, h: u64) -> &Shard {
+        // `shards.len()` is SHARDS, a power of two; the top bits of the hash pick the shard.
+        &self.shards[(h >> (64 - SHARD_BITS)) as usize & (SHARDS - 1)]
+    }
+
+    /// The consent facts for one question: the hot path of every closed question.
+    ///
+    /// Cost: one hash, one shared lock, usually one or two cache lines of the slot table and one
+    /// of records; no allocation. Unknown ids (of another catalogue) simply match nothing.
+    pub fn facts(&self, q: &FactsQuery) -> ConsentFacts {
+        let bsn = q.bsn.get();
+        let h = hash(bsn);
+        let table = self.shard(h).table.read();
+        let Some(start) = table.find(bsn, h) else {
+            return ConsentFacts::default();
+        };
+        let covered_by = self
+            .covered_by
+            .get(q.data_category.index())
+            .copied()
+            .unwrap_or(0);
+        let consulting_bit = 1u32 << q.consulting.index();
+        let individual_holder = q.holder.get();
+        // URAs are below 10^8, so without a category nothing can equal u32::MAX.
+        let category_holder = q
+            .holder_category
+            .map_or(u32::MAX, |c| HOLDER_CATEGORY_FLAG | c.index() as u32);
+        let now = encode_time(q.now);
+        let mut individual = 0u8;
+        let mut categorical = 0u8;
+        for r in table.records.get(start as usize..).unwrap_or(&[]) {
+            let applies = r.state & STATE_MINOR_BLOCKS == 0
+                && r.valid_from <= now
+                && now < r.valid_until
+                && u32::from(covered_by) & (1u32 << r.data_category) != 0
+                && u32::from(r.consulting) & consulting_bit != 0;
+            if applies {
+                let bit = 1u8 << (r.state & STATE_CHOICE_MASK);
+                if r.holder == individual_holder {
+                    individual |= bit;
+                } else if r.holder == category_holder {
+                    categorical |= bit;
+                }
+            }
+            if r.is_last() {
+                break;
+            }
+        }
+        ConsentFacts {
+            individual: ChoiceSet::from_bits(individual),
+            categorical: ChoiceSet::from_bits(categorical),
+            profile_found: true,
+        }
+    }
+
+    /// Whether the citizen has any record.
+    pub fn contains(&self, bsn: Bsn) -> bool {
+        let h = hash(bsn.get());
+        self.shard(h).table.read().find(bsn.get(), h).is_some()
+    }
+
+    /// Number of records the citizen has.
+    pub fn citizen_record_count(&self, bsn: Bsn) -> usize {
+        let h = hash(bsn.get());
+        let table = self.shard(h).table.read();
+        table
+            .find(bsn.get(), h)
+            .map_or(0, |start| table.run_len(start as usize))
+    }
+
+    /// Adds a record, or replaces the citizen's record with the same [`RecordKey`]. Takes one
+    /// shard's write lock for the duration of an append (amortised O(1); a relocation or
+    /// compaction of that shard copies at most its ~140 KiB arena).
+    pub fn upsert(&self, record: &ConsentRecord) -> Upserted {
+        let bsn = record.bsn.get();
+        let h = hash(bsn);
+        let packed = Packed::from_record(record);
+        let mut table = self.shard(h).table.write();
+        let (outcome, new_citizen) = table.upsert(bsn, h, packed);
+        drop(table);
+        if outcome == Upserted::Inserted {
+            self.records.fetch_add(1, Ordering::Relaxed);
+        }
+        if new_citizen {
+            self.citizens.fetch_add(1, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    /// Removes the citizen's record with this key; returns whether there was one. A citizen
+    /// whose last record goes is removed from the index.
+    pub fn remove(&self, bsn: Bsn, key: &RecordKey) -> bool {
+        let h = hash(bsn.get());
+        let mut table = self.shard(h).table.write();
+        let (removed, citizen_gone) = table.remove(bsn.get(), h, &packed_key(key));
+        drop(table);
+        if removed {
+            self.records.fetch_sub(1, Ordering::Relaxed);
+        }
+        if citizen_gone {
+            self.citizens.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
+    }
+
+    /// Removes all of a citizen's records (account deletion, domain §6.4); returns how many.
+    pub fn remove_citizen(&self, bsn: Bsn) -> usize {
+        let h = hash(bsn.get());
+        let mut table = self.shard(h).table.write();
+        let removed = table.remove_citizen(bsn.get(), h);
+        drop(table);
+        if removed > 0 {
+            self.records.fetch_sub(removed, Ordering::Relaxed);
+            self.citizens.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
+    }
+
+    /// Compacts every shard's arena and resizes its slot table to the target load (0.8).
+    /// Takes each shard's write lock in turn; costs one pass over the index (about a second
+    /// nationally). Call after a bulk load, or periodically after heavy churn.
+    pub fn shrink_to_fit(&self) {
+        for shard in self.shards.iter() {
+            shard.table.write().shrink_to_fit();
+        }
+    }
+
+    /// Bytes of heap the index holds (table and arena capacities plus the shard headers): what
+    /// its resident memory is, up to the allocator's overhead.
+    pub fn heap_bytes(&self) -> usize {
+        let headers = self.shards.len() * std::mem::size_of::<Shard>();
+        headers
+            + self
+                .shards
+                .iter()
+                .map(|s| {
+                    let t = s.table.read();
+                    t.slots.capacity() * std::mem::size_of::<Slot>()
+                        + t.records.capacity() * std::mem::size_of::<Packed>()
+                })
+                .sum::<usize>()
+    }
+}
+
+impl Table {
+    /// The arena index of the citizen's first record.
+    #[inline]
+    fn find(&self, bsn: u32, h: u64) -> Option<u32> {
+        self.find_slot(bsn, h).map(|i| self.slots[i].start)
+    }
+
+    /// The slot position of the citizen.
+    #[inline]
+    fn find_slot(&self, bsn: u32, h: u64) -> Option<usize> {
+        let n = self.slots.len();
+        if n == 0 {
+            return None;
+        }
+        let mut pos = home(h, n);
+        // The table is never full (load ≤ 0.9), so an empty slot ends every probe; the bound
+        // only guards against a broken invariant turning into an endless loop.
+        for _ in 0..n {
+            let slot = self.slots[pos];
+            if slot.bsn == bsn {
+                return Some(pos);
+            }
+            if slot.bsn == 0 {
+                return None;
+            }
+            pos += 1;
+            if pos == n {
+                pos = 0;
+            }
+        }
+        None
+    }
+
+    fn run_len(&self, start: usize) -> usize {
+        let mut n = 0;
+        for r in self.records.get(start..).unwrap_or(&[]) {
+            n += 1;
+            if r.is_last() {
+                break;
+            }
+        }
+        n
+    }
+
+    /// Makes room for one more record in the arena, growing by an eighth (not doubling) so
+    /// that a shard never holds much unused capacity.
+    fn reserve_one(&mut self) {
+        if self.records.len() == self.records.capacity() {
+            let extra = (self.records.len() / 8).max(16);
+            self.records.reserve_exact(extra);
+        }
+    }
+
+    /// Returns what happened and whether the citizen is new.
+    fn upsert(&mut self, bsn: u32, h: u64, mut packed: Packed) -> (Upserted, bool) {
+        packed.state |= STATE_LAST;
+        let Some(slot_pos) = self.find_slot(bsn, h) else {
+            self.grow_slots_for_one_more();
+            self.reserve_one();
+            let start = self.records.len() as u32;
+            self.records.push(packed);
+            self.insert_slot(Slot { bsn, start }, h);
+            self.citizens += 1;
+            self.live += 1;
+            return (Upserted::Inserted, true);
+        };
+        let start = self.slots[slot_pos].start as usize;
+        let len = self.run_len(start);
+        let end = start + len;
+        for r in &mut self.records[start..end] {
+            if r.same_key(&packed) {
+                let last = r.state & STATE_LAST;
+                *r = Packed {
+                    state: (packed.state & !STATE_LAST) | last,
+                    ..packed
+                };
+                return (Upserted::Replaced, false);
+            }
+        }
+        self.reserve_one();
+        if end == self.records.len() {
+            // The run is at the end of the arena: grow it in place.
+            self.records[end - 1].state &= !STATE_LAST;
+            self.records.push(packed);
+        } else {
+            // Move the run to the end; the old copy becomes garbage.
+            if self.records.capacity() - self.records.len() < len + 1 {
+                self.records.reserve_exact(len + 1 + self.records.len() / 8);
+            }
+            let new_start = self.records.len();
+            self.records.extend_from_within(start..end);
+            if let Some(r) = self.records.last_mut() {
+                r.state &= !STATE_LAST;
+            }
+            self.records.push(packed);
+            self.slots[slot_pos].start = new_start as u32;
+        }
+        self.live += 1;
+        self.maybe_compact();
+        (Upserted::Inserted, false)
+    }
+
+    /// Returns (record removed, citizen removed).
+    fn remove(&mut self, bsn: u32, h: u64, key: &Packed) -> (bool, bool) {
+        let Some(slot_pos) = self.find_slot(bsn, h) else {
+            return (false, false);
+        };
+        let start = self.slots[slot_pos].start as usize;
+        let len = self.run_len(start);
+        let end = start + len;
+        let Some(offset) = self.records[start..end].iter().position(|r| r.same_key(key)) else {
+            return (false, false);
+        };
+        if len == 1 {
+            self.delete_slot(slot_pos);
+            self.citizens -= 1;
+            self.release_run(start, end);
+            self.live -= 1;
+            return (true, true);
+        }
+        // Move the run's last record into the hole; the run shrinks by one.
+        let last = end - 1;
+        let moved = self.records[last];
+        self.records[start + offset] = Packed {
+            state: moved.state & !STATE_LAST,
+            ..moved
+        };
+        self.records[last - 1].state |= STATE_LAST;
+        self.release_run(last, end);
+        self.live -= 1;
+        self.maybe_compact();
+        (true, false)
+    }
+
+    fn remove_citizen(&mut self, bsn: u32, h: u64) -> usize {
+        let Some(slot_pos) = self.find_slot(bsn, h) else {
+            return 0;
+        };
+        let start = self.slots[slot_pos].start as usize;
+        let len = self.run_len(start);
+        self.delete_slot(slot_pos);
+        self.citizens -= 1;
+        self.release_run(start, start + len);
+        self.live -= len;
+        self.maybe_compact();
+        len
+    }
+
+    /// Records `start..end` are no longer used: drop them at once if they end the arena.
+    fn release_run(&mut self, start: usize, end: usize) {
+        if end == self.records.len() {
+            self.records.truncate(start);
+        }
+    }
+
+    fn maybe_compact(&mut self) {
+        let garbage = self.records.len() - self.live;
+        if garbage > self.live / 4 + 32 {
+            self.compact(self.live + self.live / 8 + 16);
+        }
+    }
+
+    /// Rewrites the arena with only live runs, into a vector of `capacity` records.
+    fn compact(&mut self, capacity: usize) {
+        let mut records = Vec::with_capacity(capacity.max(self.live));
+        for slot in self.slots.iter_mut().filter(|s| s.bsn != 0) {
+            let start = slot.start as usize;
+            slot.start = records.len() as u32;
+            for r in self.records.get(start..).unwrap_or(&[]) {
+                records.push(*r);
+                if r.is_last() {
+                    break;
+                }
+            }
+        }
+        self.records = records;
+    }
+
+    fn shrink_to_fit(&mut self) {
+        if self.records.len() != self.live || self.records.capacity() != self.live {
+            if self.records.len() == self.live {
+                self.records.shrink_to_fit();
+            } else {
+                self.compact(self.live);
+            }
+        }
+        let want = if self.citizens == 0 {
+            0
+        } else {
+            ((self.citizens as f64 / TARGET_LOAD).ceil() as usize).max(self.citizens + 1)
+        };
+        if want != self.slots.len() {
+            self.rehash(want);
+        }
+    }
+
+    fn grow_slots_for_one_more(&mut self) {
+        let n = self.slots.len();
+        if (self.citizens + 1) * MAX_LOAD_DEN > n * MAX_LOAD_NUM {
+            let want = (((self.citizens + 1) as f64 / GROW_LOAD).ceil() as usize).max(8);
+            self.rehash(want);
+        }
+    }
+
+    fn rehash(&mut self, capacity: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); capacity]);
+        for slot in old.into_iter().filter(|s| s.bsn != 0) {
+            self.insert_slot(slot, hash(slot.bsn));
+        }
+    }
+
+    fn insert_slot(&mut self, slot: Slot, h: u64) {
+        let n = self.slots.len();
+        let mut pos = home(h, n);
+        while self.slots[pos].bsn != 0 {
+            pos += 1;
+            if pos == n {
+                pos = 0;
+            }
+        }
+        self.slots[pos] = slot;
+    }
+
+    /// Backward-shift deletion for linear probing: later entries of the cluster move up so that
+    /// every entry stays reachable from its home slot without tombstones.
+    fn delete_slot(&mut self, mut hole: usize) {
+        let n = self.slots.len();
+        self.slots[hole] = Slot::default();
+        let mut pos = hole;
+        loop {
+            pos += 1;
+            if pos == n {
+                pos = 0;
+            }
+            let slot = self.slots[pos];
+            if slot.bsn == 0 {
+                return;
+            }
+            let want = home(hash(slot.bsn), n);
+            // The entry at `pos` may move to `hole` when its home is not cyclically within
+            // (hole, pos].
+            let reachable = if hole <= pos {
+                want <= hole || want > pos
+            } else {
+                want <= hole && want > pos
+            };
+            if reachable {
+                self.slots[hole] = slot;
+                self.slots[pos] = Slot::default();
+                hole = pos;
+            }
+        }
+    }
+}
