@@ -260,10 +260,13 @@ mod tests {
     fn bag_functions() {
         // Two data categories asked in one question (domain 2.3, "one action per category").
         let asked = bag_of_vals(DataType::Hl7Cv, &[ggc("GGC002"), ggc("GGC013")]);
-        assert_eq!(call(&CV_BAG_SIZE, &[asked.clone()]).as_integer(), Some(2));
+        assert_eq!(
+            call(&CV_BAG_SIZE, std::slice::from_ref(&asked)).as_integer(),
+            Some(2)
+        );
         assert!(truth(&CV_IS_IN, &[ggc("GGC013"), asked.clone()]));
         assert!(!truth(&CV_IS_IN, &[ggc("GGC012"), asked.clone()]));
-        fails(&CV_ONE_AND_ONLY, &[asked.clone()]);
+        fails(&CV_ONE_AND_ONLY, std::slice::from_ref(&asked));
         let patient = bag_of_vals(DataType::Hl7Ii, &[ii("999990019")]);
         assert_eq!(
             call(&II_ONE_AND_ONLY, &[patient]).to_string(),

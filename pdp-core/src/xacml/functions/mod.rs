@@ -9,8 +9,8 @@
 //! Layout: one module per family of Appendix A.3 (`equality`, `arithmetic`, `comparison`,
 //! `string`, `conversion`, `date_arithmetic`, `bag`, `set`, `regex`, `special_match`), each with
 //! a static table of its identifiers; `hl7` holds the functions of the HL7 v3 extension types
-//! `II` and `CV` under Akkoord identifiers (`urn:akkoord:function:hl7:...`); `registry` resolves an identifier against those tables
-//! ([`lookup`]). The optional XPath functions and `access-permitted` deliberately do not resolve,
+//! `II` and `CV` under Akkoord identifiers (`urn:akkoord:function:hl7:...`); `registry`
+//! resolves an identifier against those tables ([`lookup`]). The optional XPath functions and `access-permitted` deliberately do not resolve,
 //! so a policy using them is rejected at load rather than failing at evaluation.
 
 mod args;

@@ -5,3 +5,4 @@ pub mod doc;
 pub mod policy;
 pub mod request;
 pub mod response;
+pub mod stream;

@@ -9,24 +9,36 @@
 //! is an optional feature this engine does not implement. `<MultiRequests>` is an optional feature
 //! too and is refused with an error saying so.
 //!
-//! Cost: one pass over a roxmltree tree built by [`parse_document`]; each value is parsed once
-//! into a [`Value`], ids are copied once into `Arc<str>`.
+//! Values of the HL7 v3 extension types (`urn:hl7-org:v3#II`, `#CV`) are elements
+//! (`<v3:InstanceIdentifier root=".." extension=".."/>`, `<v3:CodedValue code=".."
+//! codeSystem=".."/>`, see [`crate::xacml::hl7`]); every other data type is text, and an element
+//! inside its `AttributeValue` is an error.
+//!
+//! Cost: one streaming pass of [`XmlCursor`] over the bytes (no tree, no DOM), which also
+//! enforces the XML limits and refuses DOCTYPE. Names and values are borrowed from the input
+//! until the model needs them; each value is parsed once into a [`Value`]; category, attribute id
+//! and issuer strings are shared `Arc<str>`s — the policies' own when [`parse_request_with`] is
+//! given their [`Symbols`], otherwise one allocation per distinct string in the request. Line
+//! and column are only computed when an error is reported.
+//!
+//! This is the only XACML request parser: the SOAP envelope of the closed question
+//! (`protocol::soap`) continues on the same cursor with [`read_request`] for its embedded
+//! `<Request>`.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use roxmltree::{Document, Node};
-
-use super::doc::{as_utf8, parse_document, Position, XmlError, XmlErrorKind, XmlLimits};
+use super::doc::{as_utf8, Position, XmlError, XmlErrorKind, XmlLimits};
+use super::stream::{is_xml_whitespace, Item, StreamError, Tag, XmlCursor, XML_NS};
 use crate::xacml::datatype::DataType;
+use crate::xacml::hl7::{self, Cv, Ii, HL7_NS};
+use crate::xacml::model::Symbols;
 use crate::xacml::request::{Request, RequestAttribute, RequestCategory};
 use crate::xacml::value::{Value, ValueError};
 
 /// The XACML 3.0 core schema namespace.
 pub const XACML_NS: &str = "urn:oasis:names:tc:xacml:3.0:core:schema:wd-17";
-
-/// The namespace of `xml:id`.
-const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
 /// What is wrong with a request.
 #[derive(Clone, Debug, PartialEq)]
@@ -170,8 +182,19 @@ impl std::error::Error for RequestError {}
 /// Parses an XACML 3.0 XML `<Request>`.
 ///
 /// `bytes` must be UTF-8 (a byte-order mark is allowed); `limits` bounds size, depth and node
-/// count, and DOCTYPE declarations are always refused (see [`parse_document`]).
+/// count, and DOCTYPE declarations are always refused.
 pub fn parse_request(bytes: &[u8], limits: &XmlLimits) -> Result<Request, RequestError> {
+    parse_request_with(bytes, limits, None)
+}
+
+/// [`parse_request`], reusing the policies' interned strings: with `symbols` (from
+/// [`Pdp::symbols`](crate::xacml::Pdp::symbols)), every category, attribute id and issuer that
+/// some policy mentions is a reference-count increment instead of an allocation.
+pub fn parse_request_with(
+    bytes: &[u8],
+    limits: &XmlLimits,
+    symbols: Option<&Symbols>,
+) -> Result<Request, RequestError> {
     let text = as_utf8(bytes)?;
     if text.trim_start().starts_with(['{', '[']) {
         return Err(RequestError {
@@ -182,276 +205,491 @@ pub fn parse_request(bytes: &[u8], limits: &XmlLimits) -> Result<Request, Reques
             position: Position { line: 1, column: 1 },
         });
     }
-    let doc = parse_document(text, limits)?;
-    RequestParser { doc: &doc }.request(doc.root_element())
+    check_size(text, limits)?;
+    let mut cursor = XmlCursor::new(text, limits);
+    let parsed = cursor.root().map_err(Located::from).and_then(|root| {
+        let mut parser = RequestParser::new(&mut cursor, symbols);
+        let request = parser.request(&root)?;
+        cursor.finish()?;
+        Ok(request)
+    });
+    parsed.map_err(|e| settle(&mut cursor, e).into_error(&cursor))
 }
 
-struct RequestParser<'d, 'input> {
-    doc: &'d Document<'input>,
+/// Refuses a document larger than the limit before reading any of it.
+pub(crate) fn check_size(text: &str, limits: &XmlLimits) -> Result<(), XmlError> {
+    if text.len() > limits.max_bytes {
+        return Err(XmlError {
+            kind: XmlErrorKind::TooLarge {
+                limit: limits.max_bytes,
+                actual: text.len(),
+            },
+            position: Position { line: 1, column: 1 },
+        });
+    }
+    Ok(())
 }
 
-impl<'d, 'input> RequestParser<'d, 'input> {
-    fn pos(&self, node: Node<'d, 'input>) -> Position {
-        let p = self.doc.text_pos_at(node.range().start);
-        Position {
-            line: p.row,
-            column: p.col,
-        }
+/// Parses the XACML `<Request>` whose start tag `tag` the cursor has just returned, through its
+/// end tag, leaving the cursor after it. This is how an envelope parser (SOAP, SAML) hands its
+/// embedded request to the one request parser without a second pass over the bytes.
+///
+/// A schema-level error is returned as found; the caller decides whether to
+/// [`drain`](XmlCursor::drain) the rest of the document to prefer an XML error.
+pub fn read_request<'a>(
+    cursor: &mut XmlCursor<'a>,
+    tag: &Tag<'a>,
+    symbols: Option<&Symbols>,
+) -> Result<Request, RequestError> {
+    RequestParser::new(cursor, symbols)
+        .request(tag)
+        .map_err(|e| e.into_error(cursor))
+}
+
+/// An error with a byte offset, turned into a line and column only when reported.
+struct Located {
+    kind: RequestErrorKind,
+    offset: usize,
+}
+
+impl Located {
+    fn new(kind: RequestErrorKind, offset: usize) -> Self {
+        Located { kind, offset }
     }
 
-    fn err(&self, node: Node<'d, 'input>, kind: RequestErrorKind) -> RequestError {
+    fn into_error(self, cursor: &XmlCursor<'_>) -> RequestError {
         RequestError {
-            kind,
-            position: self.pos(node),
+            kind: self.kind,
+            position: cursor.position(self.offset),
+        }
+    }
+}
+
+impl From<StreamError> for Located {
+    fn from(e: StreamError) -> Self {
+        Located {
+            kind: RequestErrorKind::Xml(e.kind),
+            offset: e.offset,
+        }
+    }
+}
+
+/// A document that is not well-formed reports that, even when a schema-level problem comes
+/// first in it: the XML error is the more basic one (and what a tree-building parser reports).
+fn settle(cursor: &mut XmlCursor<'_>, e: Located) -> Located {
+    if matches!(e.kind, RequestErrorKind::Xml(_)) {
+        return e;
+    }
+    match cursor.drain() {
+        Some(xml) => xml.into(),
+        None => e,
+    }
+}
+
+struct RequestParser<'c, 'a> {
+    cursor: &'c mut XmlCursor<'a>,
+    symbols: Option<&'c Symbols>,
+    /// Strings already shared in this request (categories repeat, ids rarely): a short linear
+    /// scan is cheaper than hashing.
+    seen: Vec<Arc<str>>,
+}
+
+type Parsed<T> = Result<T, Located>;
+
+impl<'c, 'a> RequestParser<'c, 'a> {
+    fn new(cursor: &'c mut XmlCursor<'a>, symbols: Option<&'c Symbols>) -> Self {
+        RequestParser {
+            cursor,
+            symbols,
+            seen: Vec::new(),
         }
     }
 
-    fn request(&self, root: Node<'d, 'input>) -> Result<Request, RequestError> {
-        if !is_xacml(root, "Request") {
-            return Err(self.err(
-                root,
+    /// The shared `Arc<str>` for `s`: from this request, from the policies, or a new one.
+    fn share(&mut self, s: &str) -> Arc<str> {
+        if let Some(hit) = self.seen.iter().find(|x| ***x == *s) {
+            return hit.clone();
+        }
+        let shared = self
+            .symbols
+            .and_then(|symbols| symbols.shared(s))
+            .unwrap_or_else(|| Arc::from(s));
+        if self.seen.len() < 32 {
+            self.seen.push(shared.clone());
+        }
+        shared
+    }
+
+    fn request(&mut self, root: &Tag<'a>) -> Parsed<Request> {
+        if root.local_in(XACML_NS) != Some("Request") {
+            return Err(Located::new(
                 RequestErrorKind::WrongRoot {
-                    found: qualified_name(root),
+                    found: root.display_name(XACML_NS),
                 },
+                root.offset,
             ));
         }
         let mut request = Request {
-            return_policy_id_list: self.flag(root, "Request", "ReturnPolicyIdList")?,
-            combined_decision: self.flag(root, "Request", "CombinedDecision")?,
-            categories: Vec::new(),
+            return_policy_id_list: self.flag("Request", "ReturnPolicyIdList")?,
+            combined_decision: self.flag("Request", "CombinedDecision")?,
+            categories: Vec::with_capacity(8),
         };
         let mut seen_defaults = false;
-        for child in self.element_children(root, "Request")? {
-            match xacml_name(child) {
+        while let Some(child) = self.next_child("Request")? {
+            match child.local_in(XACML_NS) {
+                Some("Attributes") => {
+                    let category = self.attributes(&child)?;
+                    request.categories.push(category);
+                }
                 Some("RequestDefaults") => {
                     if seen_defaults {
-                        return Err(self.err(
-                            child,
+                        return Err(Located::new(
                             RequestErrorKind::Duplicate {
                                 element: "RequestDefaults",
                             },
+                            child.offset,
                         ));
                     }
                     seen_defaults = true;
-                    self.request_defaults(child)?;
+                    self.request_defaults()?;
                 }
-                Some("Attributes") => request.categories.push(self.attributes(child)?),
                 Some("MultiRequests") => {
-                    return Err(self.err(child, RequestErrorKind::MultiRequestsUnsupported))
+                    return Err(Located::new(
+                        RequestErrorKind::MultiRequestsUnsupported,
+                        child.offset,
+                    ))
                 }
-                _ => return Err(self.unknown(child, "Request")),
+                _ => return Err(unknown(&child, "Request")),
             }
         }
         Ok(request)
     }
 
-    /// `<RequestDefaults>`: only `<XPathVersion>` is defined; it is accepted and ignored.
-    fn request_defaults(&self, node: Node<'d, 'input>) -> Result<(), RequestError> {
-        for child in self.element_children(node, "RequestDefaults")? {
-            if xacml_name(child) != Some("XPathVersion") {
-                return Err(self.unknown(child, "RequestDefaults"));
+    /// The next child element of the element `parent` whose start tag was read last, or `None`
+    /// at its end tag. Non-whitespace text is an error.
+    fn next_child(&mut self, parent: &str) -> Parsed<Option<Tag<'a>>> {
+        loop {
+            match self.cursor.next_item()? {
+                Item::Start(tag) => return Ok(Some(tag)),
+                Item::End => return Ok(None),
+                Item::Text { raw, offset } => {
+                    if !is_xml_whitespace(raw) {
+                        let text = self.cursor.text_value(raw, offset)?;
+                        if !is_xml_whitespace(&text) {
+                            return Err(unexpected_text(parent, offset));
+                        }
+                    }
+                }
+                Item::CData { text, offset } => {
+                    if !is_xml_whitespace(text) {
+                        return Err(unexpected_text(parent, offset));
+                    }
+                }
+                // The cursor reports an unclosed element itself; Eof here is unreachable.
+                Item::Eof => return Ok(None),
             }
+        }
+    }
+
+    /// `<RequestDefaults>`: only `<XPathVersion>` is defined; it is accepted and ignored.
+    fn request_defaults(&mut self) -> Parsed<()> {
+        while let Some(child) = self.next_child("RequestDefaults")? {
+            if child.local_in(XACML_NS) != Some("XPathVersion") {
+                return Err(unknown(&child, "RequestDefaults"));
+            }
+            self.cursor.skip_element()?;
         }
         Ok(())
     }
 
-    fn attributes(&self, node: Node<'d, 'input>) -> Result<RequestCategory, RequestError> {
-        let category = self.required(node, "Attributes", "Category")?;
-        let xml_id = node.attribute((XML_NS, "id")).map(Arc::from);
+    fn attributes(&mut self, tag: &Tag<'a>) -> Parsed<RequestCategory> {
+        let category = self.required(tag, "Attributes", "Category")?;
+        let category = self.share(&category);
+        let xml_id = match self.cursor.attr_ns(XML_NS, "id") {
+            Some(a) => Some(Arc::from(&*self.cursor.attr_value(&a)?)),
+            None => None,
+        };
         let mut has_content = false;
         let mut attributes = Vec::new();
-        for child in self.element_children(node, "Attributes")? {
-            match xacml_name(child) {
+        while let Some(child) = self.next_child("Attributes")? {
+            match child.local_in(XACML_NS) {
+                Some("Attribute") => {
+                    let attribute = self.attribute(&child)?;
+                    attributes.push(attribute);
+                }
                 Some("Content") => {
                     if has_content {
-                        return Err(
-                            self.err(child, RequestErrorKind::Duplicate { element: "Content" })
-                        );
+                        return Err(Located::new(
+                            RequestErrorKind::Duplicate { element: "Content" },
+                            child.offset,
+                        ));
                     }
                     has_content = true;
+                    self.cursor.skip_element()?;
                 }
-                Some("Attribute") => attributes.push(self.attribute(child)?),
-                _ => return Err(self.unknown(child, "Attributes")),
+                _ => return Err(unknown(&child, "Attributes")),
             }
         }
         Ok(RequestCategory {
-            category: Arc::from(category),
+            category,
             xml_id,
             has_content,
             attributes,
         })
     }
 
-    fn attribute(&self, node: Node<'d, 'input>) -> Result<RequestAttribute, RequestError> {
-        let id = self.required(node, "Attribute", "AttributeId")?;
-        let issuer = node.attribute("Issuer").map(Arc::from);
-        let include_in_result = self.flag(node, "Attribute", "IncludeInResult")?;
-        let mut values = Vec::new();
-        for child in self.element_children(node, "Attribute")? {
-            if xacml_name(child) != Some("AttributeValue") {
-                return Err(self.unknown(child, "Attribute"));
+    fn attribute(&mut self, tag: &Tag<'a>) -> Parsed<RequestAttribute> {
+        let id = self.required(tag, "Attribute", "AttributeId")?;
+        let id = self.share(&id);
+        let issuer = match self.cursor.attr("Issuer") {
+            Some(a) => {
+                let issuer = self.cursor.attr_value(&a)?;
+                Some(self.share(&issuer))
             }
-            values.push(self.attribute_value(child, id)?);
+            None => None,
+        };
+        let include_in_result = self.flag("Attribute", "IncludeInResult")?;
+        let mut values = Vec::with_capacity(1);
+        while let Some(child) = self.next_child("Attribute")? {
+            if child.local_in(XACML_NS) != Some("AttributeValue") {
+                return Err(unknown(&child, "Attribute"));
+            }
+            values.push(self.attribute_value(&child, &id)?);
         }
         Ok(RequestAttribute {
-            id: Arc::from(id),
+            id,
             issuer,
             include_in_result,
             values,
         })
     }
 
-    fn attribute_value(
-        &self,
-        node: Node<'d, 'input>,
-        attribute_id: &str,
-    ) -> Result<Value, RequestError> {
-        let uri = self.required(node, "AttributeValue", "DataType")?;
-        let Some(datatype) = DataType::from_uri(uri) else {
-            let at = node.attribute_node("DataType").map_or_else(
-                || self.pos(node),
-                |a| self.position_of(a.range_value().start),
-            );
-            return Err(RequestError {
-                kind: RequestErrorKind::UnknownDataType {
-                    datatype: uri.to_string(),
+    fn attribute_value(&mut self, tag: &Tag<'a>, attribute_id: &str) -> Parsed<Value> {
+        let uri = self.required(tag, "AttributeValue", "DataType")?;
+        let Some(datatype) = DataType::from_uri(&uri) else {
+            let at = self
+                .cursor
+                .attr("DataType")
+                .map_or(tag.offset, |a| a.offset);
+            return Err(Located::new(
+                RequestErrorKind::UnknownDataType {
+                    datatype: uri.into_owned(),
                     attribute_id: attribute_id.to_string(),
                 },
-                position: at,
-            });
+                at,
+            ));
         };
-        // The value is the element's text; elements inside a value only make sense for XPath
-        // content, which no XACML data type of this engine carries.
-        let mut text = String::new();
-        for child in node.children() {
-            if child.is_element() {
-                return Err(self.unknown(child, "AttributeValue"));
-            }
-            if child.is_text() {
-                text.push_str(child.text().unwrap_or(""));
+        let xpath_category = match datatype {
+            DataType::XPathExpression => match self.cursor.attr("XPathCategory") {
+                Some(a) => Some(self.cursor.attr_value(&a)?),
+                None => None,
+            },
+            _ => None,
+        };
+        if datatype.is_element_content() {
+            return self.element_value(datatype, tag, attribute_id);
+        }
+        // The value is the element's text (text and CDATA sections, comments skipped); elements
+        // inside a value only make sense for the element-valued HL7 types.
+        let mut text: Cow<'a, str> = Cow::Borrowed("");
+        loop {
+            let chunk = match self.cursor.next_item()? {
+                Item::Text { raw, offset } => self.cursor.text_value(raw, offset)?,
+                Item::CData { text, .. } => Cow::Borrowed(text),
+                Item::Start(child) => return Err(unknown(&child, "AttributeValue")),
+                Item::End | Item::Eof => break,
+            };
+            if text.is_empty() {
+                text = chunk;
+            } else {
+                text.to_mut().push_str(&chunk);
             }
         }
         if datatype == DataType::XPathExpression {
-            let category = self.required(node, "AttributeValue", "XPathCategory")?;
-            return Ok(Value::xpath(category, text.trim()));
+            let Some(category) = xpath_category else {
+                return Err(Located::new(
+                    RequestErrorKind::MissingAttribute {
+                        element: "AttributeValue",
+                        attribute: "XPathCategory",
+                    },
+                    tag.offset,
+                ));
+            };
+            return Ok(Value::xpath(&category, text.trim()));
         }
         // XML Schema: strings keep their whitespace; every other type collapses it, so
-        // surrounding whitespace is not part of the value.
-        let lexical = if datatype == DataType::String {
-            text.as_str()
-        } else {
-            text.trim()
-        };
-        Value::parse(datatype, lexical).map_err(|error| {
-            self.err(
-                node,
+        // surrounding whitespace is not part of the value (`Value::parse` trims).
+        Value::parse(datatype, &text).map_err(|error| {
+            Located::new(
                 RequestErrorKind::InvalidValue {
                     attribute_id: attribute_id.to_string(),
                     error,
                 },
+                tag.offset,
             )
         })
     }
 
-    fn position_of(&self, offset: usize) -> Position {
-        let p = self.doc.text_pos_at(offset);
-        Position {
-            line: p.row,
-            column: p.col,
-        }
-    }
-
-    /// The element children of `node`; non-whitespace text is an error, comments and
-    /// processing instructions are skipped.
-    fn element_children(
-        &self,
-        node: Node<'d, 'input>,
-        name: &str,
-    ) -> Result<Vec<Node<'d, 'input>>, RequestError> {
-        let mut out = Vec::new();
-        for child in node.children() {
-            if child.is_element() {
-                out.push(child);
-            } else if child.is_text() && !child.text().unwrap_or("").trim().is_empty() {
-                return Err(self.err(
-                    child,
-                    RequestErrorKind::UnexpectedText {
-                        parent: name.to_string(),
-                    },
-                ));
+    /// An HL7 `II` or `CV` value: one `<v3:InstanceIdentifier>` / `<v3:CodedValue>` element
+    /// (white space around it allowed). Without an element, the text is read in the canonical
+    /// form (`root|extension`, `codeSystem|code`).
+    fn element_value(
+        &mut self,
+        datatype: DataType,
+        tag: &Tag<'a>,
+        attribute_id: &str,
+    ) -> Parsed<Value> {
+        let invalid = |error: ValueError, offset: usize| {
+            Located::new(
+                RequestErrorKind::InvalidValue {
+                    attribute_id: attribute_id.to_string(),
+                    error,
+                },
+                offset,
+            )
+        };
+        let expected = hl7::element_name(datatype).unwrap_or("");
+        let mut value = None;
+        let mut text = String::new();
+        loop {
+            match self.cursor.next_item()? {
+                Item::Start(child) => {
+                    if value.is_some() {
+                        return Err(unknown(&child, "AttributeValue"));
+                    }
+                    if child.local_in(HL7_NS) != Some(expected) {
+                        let error = ValueError {
+                            datatype,
+                            text: child.display_name(""),
+                            reason: format!(
+                                "expected a <{expected}> element in namespace {HL7_NS}"
+                            ),
+                        };
+                        return Err(invalid(error, child.offset));
+                    }
+                    let parsed = self.hl7_element(datatype).map_err(|e| match e {
+                        Hl7Error::Value(error) => invalid(error, child.offset),
+                        Hl7Error::Xml(e) => e.into(),
+                    })?;
+                    value = Some(parsed);
+                    // HL7 children (originalText, translation) carry nothing the engine uses.
+                    self.cursor.skip_element()?;
+                }
+                Item::Text { raw, offset } => {
+                    if !is_xml_whitespace(raw) {
+                        text.push_str(&self.cursor.text_value(raw, offset)?);
+                    }
+                }
+                Item::CData { text: t, .. } => text.push_str(t),
+                Item::End | Item::Eof => break,
             }
         }
-        Ok(out)
+        let text = text.trim_matches([' ', '\t', '\r', '\n']);
+        match value {
+            Some(_) if !text.is_empty() => Err(unexpected_text("AttributeValue", tag.offset)),
+            Some(v) => Ok(v),
+            None if text.is_empty() => {
+                let error = ValueError {
+                    datatype,
+                    text: String::new(),
+                    reason: format!(
+                        "expected a <{expected}> element in namespace {HL7_NS} inside <AttributeValue>"
+                    ),
+                };
+                Err(invalid(error, tag.offset))
+            }
+            None => Value::parse(datatype, text).map_err(|error| invalid(error, tag.offset)),
+        }
     }
 
-    fn unknown(&self, node: Node<'d, 'input>, parent: &str) -> RequestError {
-        self.err(
-            node,
-            RequestErrorKind::UnknownElement {
-                element: qualified_name(node),
-                parent: parent.to_string(),
-            },
-        )
-    }
-
-    fn required(
-        &self,
-        node: Node<'d, 'input>,
-        element: &'static str,
-        attribute: &'static str,
-    ) -> Result<&'d str, RequestError> {
-        node.attribute(attribute).ok_or_else(|| {
-            self.err(
-                node,
-                RequestErrorKind::MissingAttribute { element, attribute },
-            )
+    /// Reads the attributes of the `InstanceIdentifier` / `CodedValue` start tag just returned.
+    fn hl7_element(&mut self, datatype: DataType) -> Result<Value, Hl7Error> {
+        let get = |cursor: &XmlCursor<'a>, name: &str| -> Result<Option<Cow<'a, str>>, Hl7Error> {
+            match cursor.attr(name) {
+                Some(a) => Ok(Some(cursor.attr_value(&a).map_err(Hl7Error::Xml)?)),
+                None => Ok(None),
+            }
+        };
+        let c = &*self.cursor;
+        Ok(if datatype == DataType::Hl7Ii {
+            let root = get(c, "root")?;
+            let extension = get(c, "extension")?;
+            let aan = get(c, "assigningAuthorityName")?;
+            Value::Ii(Arc::new(
+                Ii::from_parts(root.as_deref(), extension.as_deref(), aan.as_deref())
+                    .map_err(Hl7Error::Value)?,
+            ))
+        } else {
+            let code = get(c, "code")?;
+            let system = get(c, "codeSystem")?;
+            let display = get(c, "displayName")?;
+            Value::Cv(Arc::new(
+                Cv::from_parts(code.as_deref(), system.as_deref(), display.as_deref())
+                    .map_err(Hl7Error::Value)?,
+            ))
         })
     }
 
-    /// An `xs:boolean` attribute; absent reads as `false`.
-    fn flag(
+    /// A required attribute of the start tag just returned.
+    fn required(
         &self,
-        node: Node<'d, 'input>,
+        tag: &Tag<'a>,
         element: &'static str,
         attribute: &'static str,
-    ) -> Result<bool, RequestError> {
-        let Some(attr) = node.attribute_node(attribute) else {
+    ) -> Parsed<Cow<'a, str>> {
+        match self.cursor.attr(attribute) {
+            Some(a) => Ok(self.cursor.attr_value(&a)?),
+            None => Err(Located::new(
+                RequestErrorKind::MissingAttribute { element, attribute },
+                tag.offset,
+            )),
+        }
+    }
+
+    /// An `xs:boolean` attribute of the start tag just returned; absent reads as `false`.
+    fn flag(&self, element: &'static str, attribute: &'static str) -> Parsed<bool> {
+        let Some(attr) = self.cursor.attr(attribute) else {
             return Ok(false);
         };
-        match attr.value().trim() {
+        let value = self.cursor.attr_value(&attr)?;
+        match value.trim() {
             "true" | "1" => Ok(true),
             "false" | "0" => Ok(false),
-            other => Err(RequestError {
-                kind: RequestErrorKind::InvalidAttribute {
+            other => Err(Located::new(
+                RequestErrorKind::InvalidAttribute {
                     element,
                     attribute,
                     value: other.to_string(),
                     expected: "\"true\" or \"false\"",
                 },
-                position: self.position_of(attr.range_value().start),
-            }),
+                attr.offset,
+            )),
         }
     }
 }
 
-/// The local name of an element in the XACML namespace, `None` for any other namespace.
-fn xacml_name<'a>(node: Node<'a, '_>) -> Option<&'a str> {
-    let name = node.tag_name();
-    (name.namespace() == Some(XACML_NS)).then(|| name.name())
+enum Hl7Error {
+    Value(ValueError),
+    Xml(StreamError),
 }
 
-fn is_xacml(node: Node<'_, '_>, local: &str) -> bool {
-    xacml_name(node) == Some(local)
+fn unknown(tag: &Tag<'_>, parent: &str) -> Located {
+    Located::new(
+        RequestErrorKind::UnknownElement {
+            element: tag.display_name(XACML_NS),
+            parent: parent.to_string(),
+        },
+        tag.offset,
+    )
 }
 
-/// `Name` for XACML elements, `{namespace}Name` for others, for error messages.
-fn qualified_name(node: Node<'_, '_>) -> String {
-    let name = node.tag_name();
-    match name.namespace() {
-        Some(XACML_NS) => name.name().to_string(),
-        Some(ns) => format!("{{{ns}}}{}", name.name()),
-        None => name.name().to_string(),
-    }
+fn unexpected_text(parent: &str, offset: usize) -> Located {
+    Located::new(
+        RequestErrorKind::UnexpectedText {
+            parent: parent.to_string(),
+        },
+        offset,
+    )
 }
 
 #[cfg(test)]
