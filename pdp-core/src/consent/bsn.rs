@@ -57,6 +57,10 @@ impl fmt::Display for BsnError {
 impl std::error::Error for BsnError {}
 
 impl Bsn {
+    /// 999990019, the BSN of the domain model's examples (valid; used in documentation and as
+    /// a placeholder where a BSN is structurally required).
+    pub const EXAMPLE: Bsn = Bsn(999_990_019);
+
     /// Parses exactly nine ASCII digits that pass the 11-check. Costs a few nanoseconds and never
     /// allocates.
     pub fn parse(text: &str) -> Result<Bsn, BsnError> {
@@ -168,6 +172,9 @@ impl fmt::Display for UraError {
 impl std::error::Error for UraError {}
 
 impl Ura {
+    /// 00000001, the URA of the domain model's examples.
+    pub const EXAMPLE: Ura = Ura(1);
+
     /// The largest URA (eight nines).
     pub const MAX: u32 = 99_999_999;
 
@@ -240,8 +247,10 @@ mod tests {
             let err = Bsn::parse(text).expect_err(text);
             assert_eq!(err, want, "{text:?}");
             let message = err.to_string();
-            assert!(!message.chars().any(|c| c.is_ascii_digit() && c != '1'),
-                "message should carry no digits except the '11' of 11-check: {message}");
+            assert!(
+                !message.chars().any(|c| c.is_ascii_digit() && c != '1'),
+                "message should carry no digits except the '11' of 11-check: {message}"
+            );
         }
     }
 
@@ -261,6 +270,12 @@ mod tests {
     }
 
     #[test]
+    fn example_constants_are_valid() {
+        assert_eq!(Bsn::parse("999990019"), Ok(Bsn::EXAMPLE));
+        assert_eq!(Ura::parse("00000001"), Ok(Ura::EXAMPLE));
+    }
+
+    #[test]
     fn debug_hides_the_digits() {
         let bsn = Bsn::parse("999990019").expect("valid");
         assert!(!format!("{bsn:?}").contains("999990019"));
@@ -269,7 +284,10 @@ mod tests {
     #[test]
     fn ura_is_eight_digits() {
         assert_eq!(Ura::parse("00000001").map(Ura::get), Ok(1));
-        assert_eq!(Ura::parse("00000001").map(|u| u.to_string()), Ok("00000001".into()));
+        assert_eq!(
+            Ura::parse("00000001").map(|u| u.to_string()),
+            Ok("00000001".into())
+        );
         assert!(Ura::parse("0000001").is_err());
         assert!(Ura::parse("000000001").is_err());
         assert!(Ura::parse("0000000x").is_err());

@@ -610,7 +610,10 @@ impl Table {
         let start = self.slots[slot_pos].start as usize;
         let len = self.run_len(start);
         let end = start + len;
-        let Some(offset) = self.records[start..end].iter().position(|r| r.same_key(key)) else {
+        let Some(offset) = self.records[start..end]
+            .iter()
+            .position(|r| r.same_key(key))
+        else {
             return (false, false);
         };
         if len == 1 {

@@ -6,6 +6,7 @@
 
 pub mod bsn;
 pub mod catalogue;
+pub mod generate;
 pub mod index;
 pub mod record;
 pub mod reference;
