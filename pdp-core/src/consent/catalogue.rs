@@ -544,7 +544,10 @@ impl Catalogue {
     }
 
     /// Full entry of a consulting category.
-    pub fn consulting_category_entry(&self, id: ConsultingCategoryId) -> Option<&ConsultingCategory> {
+    pub fn consulting_category_entry(
+        &self,
+        id: ConsultingCategoryId,
+    ) -> Option<&ConsultingCategory> {
         self.consulting_categories.get(id.index())
     }
 
@@ -628,10 +631,19 @@ mod tests {
         assert_eq!(c.consulting_category_code(rpzac005), Some("RPZAC005"));
         assert_eq!(c.holder_category_name(apotheken), Some("apotheken"));
         let ggc013 = c.data_category("GGC013").expect("GGC013");
-        assert_eq!(c.holder_category_entry(apotheken).map(|h| h.data_category), Some(ggc013));
+        assert_eq!(
+            c.holder_category_entry(apotheken).map(|h| h.data_category),
+            Some(ggc013)
+        );
         // Z3 is a GP practice, not a hospital (domain §1.4 warning).
-        assert_eq!(c.holder_category_of_type("Z3"), c.holder_category("huisartsen"));
-        assert_eq!(c.holder_category_of_type("V6"), c.holder_category("ziekenhuizen"));
+        assert_eq!(
+            c.holder_category_of_type("Z3"),
+            c.holder_category("huisartsen")
+        );
+        assert_eq!(
+            c.holder_category_of_type("V6"),
+            c.holder_category("ziekenhuizen")
+        );
         assert_eq!(c.holder_category_of_type("XX"), None);
         assert_eq!(c.consulting_category_of_type("XX"), None);
         assert_eq!(c.consulting_category_ids().count(), 7);
@@ -651,7 +663,10 @@ mod tests {
             r#"{"code":"A","display":"a","covers":["B"]},{"code":"B","display":"b","covers":["A"]}"#,
             "",
         );
-        assert!(matches!(Catalogue::from_json(&cyc), Err(CatalogueError::Cycle { .. })));
+        assert!(matches!(
+            Catalogue::from_json(&cyc),
+            Err(CatalogueError::Cycle { .. })
+        ));
         let unknown = minimal(r#"{"code":"A","display":"a","covers":["Z"]}"#, "");
         let err = Catalogue::from_json(&unknown).expect_err("unknown covers");
         assert!(err.to_string().contains('Z'), "{err}");
@@ -660,7 +675,11 @@ mod tests {
             r#"{"name":"h","display":"h","data_category":"Q"}"#,
         );
         let err = Catalogue::from_json(&holder).expect_err("unknown data category");
-        assert!(err.to_string().contains("holder_categories[h].data_category"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("holder_categories[h].data_category"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -670,7 +689,10 @@ mod tests {
             "",
         );
         let c = Catalogue::from_json(&text).expect("loads");
-        let (a, cc) = (c.data_category("A").expect("A"), c.data_category("C").expect("C"));
+        let (a, cc) = (
+            c.data_category("A").expect("A"),
+            c.data_category("C").expect("C"),
+        );
         assert!(c.covers(a, cc));
         assert!(!c.covers(cc, a));
     }
@@ -678,9 +700,15 @@ mod tests {
     #[test]
     fn typos_in_field_names_and_bad_versions_are_errors() {
         let typo = SHIPPED.replacen("\"covers\"", "\"cover\"", 1);
-        assert!(matches!(Catalogue::from_json(&typo), Err(CatalogueError::Json(_))));
+        assert!(matches!(
+            Catalogue::from_json(&typo),
+            Err(CatalogueError::Json(_))
+        ));
         let version = SHIPPED.replacen("\"3960100\"", "\"v3\"", 1);
-        assert!(matches!(Catalogue::from_json(&version), Err(CatalogueError::Invalid { .. })));
+        assert!(matches!(
+            Catalogue::from_json(&version),
+            Err(CatalogueError::Invalid { .. })
+        ));
         assert!(Catalogue::from_json("not json").is_err());
     }
 }

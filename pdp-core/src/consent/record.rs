@@ -289,7 +289,10 @@ mod tests {
         s.insert(Choice::No);
         s.insert(Choice::No);
         assert!(s.contains(Choice::No) && !s.contains(Choice::Yes));
-        assert_eq!(s.with(Choice::Yes).iter().collect::<Vec<_>>(), vec![Choice::Yes, Choice::No]);
+        assert_eq!(
+            s.with(Choice::Yes).iter().collect::<Vec<_>>(),
+            vec![Choice::Yes, Choice::No]
+        );
     }
 
     #[test]
