@@ -6,6 +6,7 @@
 
 pub mod bsn;
 pub mod catalogue;
+pub mod fhir;
 pub mod generate;
 pub mod index;
 pub mod record;
