@@ -53,11 +53,13 @@ use super::catalogue::{
 };
 use super::record::{Choice, ChoiceSet, ConsentRecord, HolderScope, MinorState, RecordKey};
 
-/// log2 of the number of shards.
-const SHARD_BITS: u32 = 12;
-/// Number of shards: enough that writers rarely meet readers and a shard's arena stays small
-/// (≈ 9 000 records, 140 KiB, nationally) so that relocation and compaction are cheap.
-pub const SHARDS: usize = 1 << SHARD_BITS;
+/// log2 of the default number of shards.
+pub const DEFAULT_SHARD_BITS: u32 = 12;
+/// Default number of shards: enough that writers rarely meet readers and a shard's arena stays
+/// small (≈ 9 000 records, 140 KiB, nationally) so that relocation and compaction are cheap.
+pub const SHARDS: usize = 1 << DEFAULT_SHARD_BITS;
+/// The most shard bits [`ConsentIndex::with_shards`] accepts.
+pub const MAX_SHARD_BITS: u32 = 20;
 
 /// Top bit of the packed holder: the low bits are a holder-category id, not a URA.
 const HOLDER_CATEGORY_FLAG: u32 = 1 << 31;
@@ -152,8 +154,8 @@ fn encode_time(t: i64) -> u32 {
         .clamp(0, i64::from(TIME_OPEN_END - 1)) as u32
 }
 
-/// A well-mixed 64-bit hash of a BSN (the splitmix64 finaliser): the top bits pick the shard,
-/// the low 32 bits the slot.
+/// A well-mixed 64-bit hash of a BSN (the splitmix64 finaliser): bits 40 and up pick the
+/// shard, the low 32 bits the slot.
 #[inline]
 fn hash(bsn: u32) -> u64 {
     let mut z = u64::from(bsn).wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -236,6 +238,8 @@ pub struct ConsentFacts {
 /// Sync`: share it by reference or `Arc` between request threads and the one loader that writes.
 pub struct ConsentIndex {
     shards: Box<[Shard]>,
+    /// `shards.len() - 1` (a power of two minus one).
+    shard_mask: usize,
     /// `covered_by[asked]`: mask of the record data categories that apply to a question for
     /// `asked` (from the catalogue hierarchy).
     covered_by: [u16; MAX_DATA_CATEGORIES],
@@ -256,8 +260,17 @@ impl ConsentIndex {
     /// An empty index for records coded in `catalogue` (it keeps the data-category hierarchy,
     /// 32 bytes). Allocates the 4096 empty shards (256 KiB).
     pub fn new(catalogue: &Catalogue) -> ConsentIndex {
+        ConsentIndex::with_shards(catalogue, DEFAULT_SHARD_BITS)
+    }
+
+    /// An empty index with `2^bits` shards (`bits` at most [`MAX_SHARD_BITS`]). Fewer shards
+    /// cost less fixed memory (64 bytes each) but make writers and readers meet more often;
+    /// tests use one shard to exercise table growth, compaction and deletion on few citizens.
+    pub fn with_shards(catalogue: &Catalogue, bits: u32) -> ConsentIndex {
+        let count = 1usize << bits.min(MAX_SHARD_BITS);
         ConsentIndex {
-            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            shards: (0..count).map(|_| Shard::default()).collect(),
+            shard_mask: count - 1,
             covered_by: catalogue.covered_by_matrix(),
             citizens: AtomicUsize::new(0),
             records: AtomicUsize::new(0),
@@ -268,14 +281,15 @@ impl ConsentIndex {
     /// bulk load does not regrow its tables. The estimate may be off; the tables grow as needed.
     pub fn with_capacity(catalogue: &Catalogue, citizens: usize, records: usize) -> ConsentIndex {
         let index = ConsentIndex::new(catalogue);
-        let per_shard_citizens = citizens.div_ceil(SHARDS);
+        let shards = index.shards.len();
+        let per_shard_citizens = citizens.div_ceil(shards);
         let slots = if citizens == 0 {
             0
         } else {
             // 5 % headroom over the average covers the spread between shards (σ ≈ √n).
             ((per_shard_citizens as f64 * 1.05 / TARGET_LOAD) as usize).max(8)
         };
-        let per_shard_records = records.div_ceil(SHARDS) * 21 / 20 + 8;
+        let per_shard_records = records.div_ceil(shards) * 21 / 20 + 8;
         for shard in index.shards.iter() {
             let mut t = shard.table.write();
             t.slots = vec![Slot::default(); slots];
@@ -327,7 +341,7 @@ impl ConsentIndex {
             }
         });
         std::thread::scope(|scope| {
-            let per_thread = SHARDS.div_ceil(threads);
+            let per_thread = index.shards.len().div_ceil(threads);
             for chunk in index.shards.chunks(per_thread) {
                 scope.spawn(move || {
                     for shard in chunk {
@@ -357,8 +371,8 @@ impl ConsentIndex {
 
     #[inline]
     fn shard(&self, h: u64) -> &Shard {
-        // `shards.len()` is SHARDS, a power of two; the top bits of the hash pick the shard.
-        &self.shards[(h >> (64 - SHARD_BITS)) as usize & (SHARDS - 1)]
+        // `shard_mask` is `shards.len() - 1`, so the index is always in bounds.
+        &self.shards[(h >> 40) as usize & self.shard_mask]
     }
 
     /// The consent facts for one question: the hot path of every closed question.
