@@ -4,12 +4,18 @@
 //! connection; values are written through an escaping [`fmt::Write`] adapter and are never
 //! formatted into an intermediate string. Elements follow the schema's order: `Decision`,
 //! `Status`, `Obligations`, `AssociatedAdvice`, `Attributes`, `PolicyIdentifierList`.
+//!
+//! Values of the HL7 v3 extension types are written as their elements
+//! (`<v3:InstanceIdentifier root=".." extension=".."/>`, `<v3:CodedValue code=".."
+//! codeSystem=".."/>`), with the `v3` prefix declared once on `<Response>`, as the closed
+//! question's answer (domain model 2.9) shows it.
 
 use std::fmt::{self, Write as _};
 
 use quick_xml::escape::{escape, partial_escape};
 
 use super::request::XACML_NS;
+use crate::xacml::hl7::HL7_NS;
 use crate::xacml::request::RequestCategory;
 use crate::xacml::response::{
     AttributeAssignment, DecisionResult, PolicyAction, PolicyIdentifier, PolicyKind, Response,
@@ -19,8 +25,18 @@ use crate::xacml::value::Value;
 
 /// Appends `response` to `out` as an XML document with declaration and the `wd-17` namespace.
 pub fn write_response(response: &Response, out: &mut String) {
-    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response xmlns=\"");
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    write_response_element(response, out);
+}
+
+/// Appends the `<Response>` element alone (no XML declaration), for embedding in an envelope
+/// such as the SOAP Body of the closed question's answer. It declares its own default
+/// namespace (`wd-17`) and the `v3` prefix of the HL7 namespace.
+pub fn write_response_element(response: &Response, out: &mut String) {
+    out.push_str("<Response xmlns=\"");
     out.push_str(XACML_NS);
+    out.push_str("\" xmlns:v3=\"");
+    out.push_str(HL7_NS);
     out.push_str("\">\n");
     for result in &response.results {
         write_result(result, out);
@@ -182,7 +198,31 @@ fn push_value_attrs_and_text(value: &Value, out: &mut String) {
     }
     push_attr("DataType", value.datatype().uri(), out);
     out.push('>');
-    let _ = write!(EscapedText(out), "{value}");
+    match value {
+        Value::Ii(ii) => {
+            out.push_str("<v3:InstanceIdentifier");
+            push_attr("root", ii.root(), out);
+            push_attr("extension", ii.extension(), out);
+            if let Some(aan) = ii.assigning_authority_name() {
+                push_attr("assigningAuthorityName", aan, out);
+            }
+            out.push_str("/>");
+        }
+        Value::Cv(cv) => {
+            out.push_str("<v3:CodedValue");
+            push_attr("code", cv.code(), out);
+            push_attr("codeSystem", cv.code_system(), out);
+            if let Some(display) = cv.display_name() {
+                push_attr("displayName", display, out);
+            }
+            out.push_str("/>");
+        }
+        // Strings are the common case: escape them directly, without the formatter.
+        Value::String(s) | Value::AnyUri(s) => push_text(s, out),
+        _ => {
+            let _ = write!(EscapedText(out), "{value}");
+        }
+    }
 }
 
 /// Appends ` name="value"` with the value escaped for a double-quoted attribute.
@@ -513,6 +553,64 @@ mod tests {
         let element = format!("<x{out}/>");
         let doc = roxmltree::Document::parse(&element).unwrap();
         assert_eq!(doc.root_element().attribute("A"), Some("a\nb\tc\rd<\"&'"));
+    }
+
+    #[test]
+    fn hl7_values_are_written_as_elements() {
+        let mut result = DecisionResult::new(Decision::Permit, Status::ok());
+        result.attributes.push(RequestCategory {
+            category: Arc::from("urn:oasis:names:tc:xacml:3.0:attribute-category:resource"),
+            xml_id: None,
+            has_content: false,
+            attributes: vec![RequestAttribute {
+                id: Arc::from("urn:oasis:names:tc:xacml:2.0:resource:resource-id"),
+                issuer: None,
+                include_in_result: true,
+                values: vec![Value::ii("2.16.840.1.113883.2.4.6.3", "999990019", None)],
+            }],
+        });
+        result.obligations.push(PolicyAction {
+            id: Arc::from("urn:test:notify"),
+            assignments: vec![AttributeAssignment {
+                attribute_id: Arc::from("urn:test:purpose"),
+                category: None,
+                issuer: None,
+                value: Value::cv(
+                    "ETREAT",
+                    "2.16.840.1.113883.1.11.20448",
+                    Some("nood & spoed"),
+                ),
+            }],
+        });
+        let text = written(&Response {
+            results: vec![result],
+        });
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let result = child(doc.root_element(), "Result");
+        let value = child(
+            child(child(result, "Attributes"), "Attribute"),
+            "AttributeValue",
+        );
+        assert_eq!(value.attribute("DataType"), Some("urn:hl7-org:v3#II"));
+        let ii = value.first_element_child().unwrap();
+        assert!(ii.has_tag_name((HL7_NS, "InstanceIdentifier")));
+        assert_eq!(ii.attribute("root"), Some("2.16.840.1.113883.2.4.6.3"));
+        assert_eq!(ii.attribute("extension"), Some("999990019"));
+        let assignment = child(
+            child(child(result, "Obligations"), "Obligation"),
+            "AttributeAssignment",
+        );
+        let cv = assignment.first_element_child().unwrap();
+        assert!(cv.has_tag_name((HL7_NS, "CodedValue")));
+        assert_eq!(cv.attribute("code"), Some("ETREAT"));
+        assert_eq!(cv.attribute("displayName"), Some("nood & spoed"));
+        // And the request parser reads the written value back.
+        let back = crate::xacml::value::Value::from_xml_element(
+            crate::xacml::datatype::DataType::Hl7Cv,
+            cv,
+        )
+        .unwrap();
+        assert!(back.equals(&Value::cv("ETREAT", "2.16.840.1.113883.1.11.20448", None)));
     }
 
     #[test]

@@ -273,10 +273,13 @@ impl<'a> XmlCursor<'a> {
                     let raw = self.sub(&t, offset)?;
                     if self.depth == 0 {
                         if !is_xml_whitespace(raw) {
-                            return Err(StreamError::malformed(
-                                offset,
-                                "text outside the root element",
-                            ));
+                            let message = if self.root_seen {
+                                "text after the root element"
+                            } else {
+                                "text before the root element; an XML document starts with \
+                                 an element"
+                            };
+                            return Err(StreamError::malformed(offset, message));
                         }
                         continue;
                     }
