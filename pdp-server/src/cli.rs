@@ -64,6 +64,26 @@ pub enum Command {
         #[command(flatten)]
         xml: XmlOptions,
     },
+    /// Write a synthetic national consent data set (NDJSON, one FHIR R4 Consent per line),
+    /// deterministic from the seed. Progress goes to stderr every million lines.
+    Gen {
+        /// Number of citizens (about two records each).
+        #[arg(long, value_name = "N")]
+        citizens: u64,
+        /// Seed of the data set: the same seed and size give the same file.
+        #[arg(long, value_name = "S", default_value_t = 1)]
+        seed: u64,
+        /// Output file (default: stdout).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The consent catalogue.
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "policies/mitz-catalogue.json"
+        )]
+        catalogue: PathBuf,
+    },
 }
 
 /// Options of the XML loader shared by the subcommands.
@@ -93,6 +113,12 @@ pub fn run(cli: Cli) -> ExitCode {
             xml,
         } => eval(&policies, &request, &xml.limits()),
         Command::Check { files, xml } => check(&files, &xml.limits()),
+        Command::Gen {
+            citizens,
+            seed,
+            out,
+            catalogue,
+        } => crate::gen::run(citizens, seed, out.as_deref(), &catalogue).map_err(Failure::one),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

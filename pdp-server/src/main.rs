@@ -4,6 +4,7 @@
 //! See `akkoord --help`.
 
 mod cli;
+mod gen;
 
 use std::process::ExitCode;
 
