@@ -9,5 +9,7 @@ pub mod catalogue;
 pub mod fhir;
 pub mod generate;
 pub mod index;
+pub mod pip;
+pub mod question;
 pub mod record;
 pub mod reference;

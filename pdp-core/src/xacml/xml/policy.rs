@@ -736,12 +736,20 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
 
     fn attribute_value(&mut self, node: Node<'_, '_>) -> Opt<Value> {
         let dt = self.datatype(node)?;
-        if node.children().any(|c| c.is_element()) {
-            self.error(
-                node,
-                "an <AttributeValue> with XML content is not supported; give the value as text",
-            );
-            return None;
+        let elements: Vec<Node<'_, '_>> = node.children().filter(|c| c.is_element()).collect();
+        if !elements.is_empty() {
+            // Structured values (the HL7 II and CV extension types) are element content.
+            if elements.len() > 1 {
+                self.error(node, "an <AttributeValue> holds at most one element");
+                return None;
+            }
+            return match Value::from_xml_element(dt, elements[0]) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    self.error(elements[0], e.to_string());
+                    None
+                }
+            };
         }
         let text: String = node
             .children()

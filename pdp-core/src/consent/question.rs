@@ -1,0 +1,545 @@
+//! The closed question ("gesloten autorisatievraag"): validation, decision through the shipped
+//! XACML policy set and the consent index, and the SOAP round trip.
+//!
+//! The flow of one question (domain §8):
+//! 1. [`ClosedQuestion::from_request`] checks that the question is complete and well-formed
+//!    (exactly one patient with a valid BSN, one holder URA and type, one to
+//!    [`MAX_DATA_CATEGORIES`] distinct data categories, the requester's URA and type, the
+//!    responsible professional and role, a purpose in {TREAT, COC, ETREAT}). Anything missing
+//!    or unparseable is a SOAP `Sender` fault naming it — never quoting the BSN.
+//! 2. The patient, holder and data category are always echoed in each result (domain §2.3:
+//!    the handleiding requires it), on top of what the request marks `IncludeInResult`.
+//! 3. The request is split into one individual decision per data category (the Multiple
+//!    Decision Profile's repeated `action` category) and each is decided by the policy set, with
+//!    the consent index supplying the facts ([`super::pip::ConsentProvider`]). Unknown codes
+//!    give `Indeterminate` for that category, not a fault.
+
+use std::sync::Arc;
+
+use super::bsn::{Bsn, Ura};
+use super::catalogue::Catalogue;
+use super::index::ConsentIndex;
+use super::pip::{ids, oids, ConsentProvider};
+use crate::protocol::soap::{self, SoapFault};
+use crate::xacml::request::{Request, RequestAttribute, RequestCategory, RequestTime};
+use crate::xacml::response::{DecisionResult, Response};
+use crate::xacml::value::Value;
+use crate::xacml::xml::doc::XmlLimits;
+use crate::xacml::{CompileOptions, Pdp, PolicyError, PolicySource, PreparedRequest};
+
+/// The most data categories one question may ask about. Mitz's catalogue has three active
+/// categories; a client caps a question at 32 (domain §2.3), and so do we, which bounds the
+/// work one message can cause.
+pub const MAX_DATA_CATEGORIES: usize = 32;
+
+/// The purpose of use ("raadpleegsituatie", domain §2.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    /// Normal care, explicit consent required.
+    Treat,
+    /// Continuity of care: consent presumed.
+    Coc,
+    /// The emergency indication.
+    Etreat,
+}
+
+impl Purpose {
+    pub fn code(self) -> &'static str {
+        match self {
+            Purpose::Treat => "TREAT",
+            Purpose::Coc => "COC",
+            Purpose::Etreat => "ETREAT",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Purpose> {
+        Some(match code {
+            "TREAT" => Purpose::Treat,
+            "COC" => Purpose::Coc,
+            "ETREAT" => Purpose::Etreat,
+            _ => return None,
+        })
+    }
+}
+
+/// An HL7 instance identifier as plain strings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identifier {
+    pub root: String,
+    pub extension: String,
+}
+
+/// A validated closed question (the values of domain §2.3, table rows 1–10).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClosedQuestion {
+    pub bsn: Bsn,
+    pub holder: Ura,
+    /// The holder's organisation type code (code system 2.16.840.1.113883.2.4.15.1060).
+    pub holder_type: String,
+    /// The data category codes asked, in request order (distinct).
+    pub data_categories: Vec<String>,
+    pub requester: Ura,
+    /// The requester's organisation type code.
+    pub requester_type: String,
+    /// The responsible professional's role code (RoleCodeNL).
+    pub role: String,
+    /// The responsible professional.
+    pub professional: Identifier,
+    /// The person who consults under the professional's mandate, if any.
+    pub mandated: Option<Identifier>,
+    pub purpose: Purpose,
+}
+
+fn sender(reason: impl Into<String>) -> SoapFault {
+    SoapFault::sender(reason)
+}
+
+/// The attributes of one category, or a fault if the category is repeated.
+fn single_category<'r>(
+    request: &'r Request,
+    category: &str,
+    name: &str,
+) -> Result<Option<&'r RequestCategory>, SoapFault> {
+    let mut found = None;
+    for c in request
+        .categories
+        .iter()
+        .filter(|c| &*c.category == category)
+    {
+        if found.is_some() {
+            return Err(sender(format!(
+                "the {name} category occurs more than once; only the data category (action) may be repeated"
+            )));
+        }
+        found = Some(c);
+    }
+    Ok(found)
+}
+
+/// The single value of attribute `id` in `category`, if present; a fault if it has several.
+fn single_value<'r>(
+    category: Option<&'r RequestCategory>,
+    id: &str,
+    name: &str,
+) -> Result<Option<&'r Value>, SoapFault> {
+    let mut found = None;
+    for attr in category.into_iter().flat_map(|c| &c.attributes) {
+        if &*attr.id != id {
+            continue;
+        }
+        for v in &attr.values {
+            if found.is_some() {
+                return Err(sender(format!(
+                    "{name} ({id}) has more than one value; send exactly one"
+                )));
+            }
+            found = Some(v);
+        }
+    }
+    Ok(found)
+}
+
+fn required<'r>(
+    category: Option<&'r RequestCategory>,
+    id: &str,
+    name: &str,
+) -> Result<&'r Value, SoapFault> {
+    single_value(category, id, name)?.ok_or_else(|| sender(format!("{name} ({id}) is missing")))
+}
+
+/// The extension of an II with the expected root.
+fn ii_with_root<'v>(
+    value: &'v Value,
+    root: &str,
+    id: &str,
+    name: &str,
+) -> Result<&'v str, SoapFault> {
+    let ii = value.as_ii().ok_or_else(|| {
+        sender(format!(
+            "{name} ({id}) must be an HL7 II (DataType urn:hl7-org:v3#II)"
+        ))
+    })?;
+    if ii.root() != root {
+        return Err(sender(format!(
+            "{name} ({id}) has root {}, expected {root}",
+            ii.root()
+        )));
+    }
+    Ok(ii.extension())
+}
+
+/// The code of a CV in the expected code system.
+fn cv_in_system<'v>(
+    value: &'v Value,
+    system: &str,
+    id: &str,
+    name: &str,
+) -> Result<&'v str, SoapFault> {
+    let cv = value.as_cv().ok_or_else(|| {
+        sender(format!(
+            "{name} ({id}) must be an HL7 CV (DataType urn:hl7-org:v3#CV)"
+        ))
+    })?;
+    if cv.code_system() != system {
+        return Err(sender(format!(
+            "{name} ({id}) has codeSystem {}, expected {system}",
+            cv.code_system()
+        )));
+    }
+    if cv.code().is_empty() {
+        return Err(sender(format!("{name} ({id}) has an empty code")));
+    }
+    Ok(cv.code())
+}
+
+fn identifier(value: &Value, id: &str, name: &str) -> Result<Identifier, SoapFault> {
+    let ii = value.as_ii().ok_or_else(|| {
+        sender(format!(
+            "{name} ({id}) must be an HL7 II (DataType urn:hl7-org:v3#II)"
+        ))
+    })?;
+    let ext = ii.extension();
+    if ext.is_empty() || ext.len() > 60 || !ext.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(sender(format!(
+            "{name} ({id}) must have an extension of 1 to 60 letters or digits"
+        )));
+    }
+    Ok(Identifier {
+        root: ii.root().to_string(),
+        extension: ext.to_string(),
+    })
+}
+
+impl ClosedQuestion {
+    /// Validates a parsed XACML request as a closed question (domain §8 step 1).
+    pub fn from_request(request: &Request) -> Result<ClosedQuestion, SoapFault> {
+        let resource = single_category(request, ids::RESOURCE, "resource")?;
+        let subject = single_category(request, ids::SUBJECT, "access-subject")?;
+        let environment = single_category(request, ids::ENVIRONMENT, "environment")?;
+        if resource.is_none() {
+            return Err(sender(
+                "the resource category (patient and data holder) is missing",
+            ));
+        }
+        let bsn_value = required(resource, ids::RESOURCE_ID, "the patient")?;
+        let bsn = ii_with_root(bsn_value, oids::BSN, ids::RESOURCE_ID, "the patient")?;
+        let bsn = Bsn::parse(bsn)
+            .map_err(|e| sender(format!("the patient ({}): {e}", ids::RESOURCE_ID)))?;
+        let holder = required(resource, ids::HOLDER_ID, "the data holder")?;
+        let holder = ii_with_root(holder, oids::URA, ids::HOLDER_ID, "the data holder")?;
+        let holder = Ura::parse(holder)
+            .map_err(|e| sender(format!("the data holder ({}): {e}", ids::HOLDER_ID)))?;
+        let holder_type = required(
+            resource,
+            ids::HOLDER_TYPE,
+            "the data holder's organisation type",
+        )?;
+        let holder_type = cv_in_system(
+            holder_type,
+            oids::ORGANISATION_TYPE,
+            ids::HOLDER_TYPE,
+            "the data holder's organisation type",
+        )?
+        .to_string();
+
+        let mut data_categories: Vec<String> = Vec::new();
+        for action in request
+            .categories
+            .iter()
+            .filter(|c| &*c.category == ids::ACTION)
+        {
+            let v = required(Some(action), ids::DATA_CATEGORY, "the data category")?;
+            let code = cv_in_system(
+                v,
+                oids::DATA_CATEGORY,
+                ids::DATA_CATEGORY,
+                "the data category",
+            )?;
+            if data_categories.iter().any(|c| c == code) {
+                return Err(sender(format!(
+                    "data category {code} is asked twice; ask each category once"
+                )));
+            }
+            data_categories.push(code.to_string());
+        }
+        if data_categories.is_empty() {
+            return Err(sender(format!(
+                "no data category is asked; add an action category with {}",
+                ids::DATA_CATEGORY
+            )));
+        }
+        if data_categories.len() > MAX_DATA_CATEGORIES {
+            return Err(sender(format!(
+                "{} data categories are asked; at most {MAX_DATA_CATEGORIES} per question",
+                data_categories.len()
+            )));
+        }
+
+        if subject.is_none() {
+            return Err(sender(
+                "the access-subject category (the requester) is missing",
+            ));
+        }
+        let role = required(subject, ids::ROLE, "the responsible professional's role")?;
+        let role = cv_in_system(
+            role,
+            oids::ROLE,
+            ids::ROLE,
+            "the responsible professional's role",
+        )?
+        .to_string();
+        let professional = required(subject, ids::PROVIDER_ID, "the responsible professional")?;
+        let professional = identifier(
+            professional,
+            ids::PROVIDER_ID,
+            "the responsible professional",
+        )?;
+        let mandated = single_value(subject, ids::MANDATED, "the mandated person")?
+            .map(|v| identifier(v, ids::MANDATED, "the mandated person"))
+            .transpose()?;
+        let requester = required(subject, ids::REQUESTER_ID, "the requesting organisation")?;
+        let requester = ii_with_root(
+            requester,
+            oids::URA,
+            ids::REQUESTER_ID,
+            "the requesting organisation",
+        )?;
+        let requester = Ura::parse(requester).map_err(|e| {
+            sender(format!(
+                "the requesting organisation ({}): {e}",
+                ids::REQUESTER_ID
+            ))
+        })?;
+        let requester_type = required(
+            subject,
+            ids::REQUESTER_TYPE,
+            "the requesting organisation's type",
+        )?;
+        let requester_type = cv_in_system(
+            requester_type,
+            oids::ORGANISATION_TYPE,
+            ids::REQUESTER_TYPE,
+            "the requesting organisation's type",
+        )?
+        .to_string();
+
+        if environment.is_none() {
+            return Err(sender(
+                "the environment category (purpose of use) is missing",
+            ));
+        }
+        let purpose = required(environment, ids::PURPOSE, "the purpose of use")?;
+        let purpose = cv_in_system(purpose, oids::PURPOSE, ids::PURPOSE, "the purpose of use")?;
+        let purpose = Purpose::from_code(purpose).ok_or_else(|| {
+            sender(format!(
+                "purpose of use {purpose} is not one of TREAT, COC or ETREAT"
+            ))
+        })?;
+        for c in &request.categories {
+            let known = [ids::RESOURCE, ids::ACTION, ids::SUBJECT, ids::ENVIRONMENT];
+            if !known.contains(&&*c.category) {
+                return Err(sender(format!(
+                    "attribute category {} does not belong in a closed question",
+                    c.category
+                )));
+            }
+        }
+        Ok(ClosedQuestion {
+            bsn,
+            holder,
+            holder_type,
+            data_categories,
+            requester,
+            requester_type,
+            role,
+            professional,
+            mandated,
+            purpose,
+        })
+    }
+
+    /// The XACML request of this question, shaped as the clients of domain §2.8 send it, with
+    /// the patient, holder and data category marked `IncludeInResult`.
+    pub fn to_request(&self) -> Request {
+        let attr = |id: &str, value: Value, echo: bool| RequestAttribute {
+            id: Arc::from(id),
+            issuer: None,
+            include_in_result: echo,
+            values: vec![value],
+        };
+        let category =
+            |cat: &str, xml_id: &str, attributes: Vec<RequestAttribute>| RequestCategory {
+                category: Arc::from(cat),
+                xml_id: Some(Arc::from(xml_id)),
+                has_content: false,
+                attributes,
+            };
+        let mut categories = vec![category(
+            ids::RESOURCE,
+            "resource",
+            vec![
+                attr(
+                    ids::RESOURCE_ID,
+                    Value::ii(oids::BSN, &self.bsn.to_string(), None),
+                    true,
+                ),
+                attr(
+                    ids::HOLDER_TYPE,
+                    Value::cv(&self.holder_type, oids::ORGANISATION_TYPE, None),
+                    false,
+                ),
+                attr(
+                    ids::HOLDER_ID,
+                    Value::ii(oids::URA, &self.holder.to_string(), None),
+                    true,
+                ),
+            ],
+        )];
+        for (i, code) in self.data_categories.iter().enumerate() {
+            categories.push(category(
+                ids::ACTION,
+                &format!("action{i}"),
+                vec![attr(
+                    ids::DATA_CATEGORY,
+                    Value::cv(code, oids::DATA_CATEGORY, None),
+                    true,
+                )],
+            ));
+        }
+        let mut subject = vec![
+            attr(ids::ROLE, Value::cv(&self.role, oids::ROLE, None), false),
+            attr(
+                ids::PROVIDER_ID,
+                Value::ii(
+                    &self.professional.root,
+                    &self.professional.extension,
+                    Some("CIBG"),
+                ),
+                false,
+            ),
+        ];
+        if let Some(m) = &self.mandated {
+            subject.push(attr(
+                ids::MANDATED,
+                Value::ii(&m.root, &m.extension, Some("CIBG")),
+                false,
+            ));
+        }
+        subject.push(attr(
+            ids::REQUESTER_ID,
+            Value::ii(oids::URA, &self.requester.to_string(), None),
+            false,
+        ));
+        subject.push(attr(
+            ids::REQUESTER_TYPE,
+            Value::cv(&self.requester_type, oids::ORGANISATION_TYPE, None),
+            false,
+        ));
+        categories.push(category(ids::SUBJECT, "subject", subject));
+        categories.push(category(
+            ids::ENVIRONMENT,
+            "environment",
+            vec![attr(
+                ids::PURPOSE,
+                Value::cv(self.purpose.code(), oids::PURPOSE, None),
+                false,
+            )],
+        ));
+        Request {
+            return_policy_id_list: false,
+            combined_decision: false,
+            categories,
+        }
+    }
+}
+
+/// Marks the patient, holder and data category for echo in every result.
+fn mark_echo(request: &mut Request) {
+    for c in &mut request.categories {
+        let wanted: &[&str] = match &*c.category {
+            ids::RESOURCE => &[ids::RESOURCE_ID, ids::HOLDER_ID],
+            ids::ACTION => &[ids::DATA_CATEGORY],
+            _ => &[],
+        };
+        for a in &mut c.attributes {
+            if wanted.contains(&&*a.id) {
+                a.include_in_result = true;
+            }
+        }
+    }
+}
+
+/// Answers closed questions: the compiled consent policy set with the consent index as its
+/// policy information point. `Send + Sync`; build once, share between request threads.
+pub struct ClosedQuestionService {
+    pdp: Pdp,
+    provider: Arc<ConsentProvider>,
+}
+
+impl ClosedQuestionService {
+    /// Compiles `policies` (the first is the root, normally `policies/mitz-consent.xml`) with the
+    /// consent index as policy information point.
+    pub fn new(
+        policies: &[PolicySource<'_>],
+        options: &CompileOptions,
+        catalogue: Arc<Catalogue>,
+        index: Arc<ConsentIndex>,
+    ) -> Result<Self, Vec<PolicyError>> {
+        let provider = Arc::new(ConsentProvider::new(catalogue, index));
+        let pdp = Pdp::compile_with_provider(policies, options, Some(provider.clone()))?;
+        Ok(ClosedQuestionService { pdp, provider })
+    }
+
+    pub fn pdp(&self) -> &Pdp {
+        &self.pdp
+    }
+
+    pub fn catalogue(&self) -> &Arc<Catalogue> {
+        self.provider.catalogue()
+    }
+
+    pub fn index(&self) -> &Arc<ConsentIndex> {
+        self.provider.index()
+    }
+
+    /// Validates the question and splits it into its individual decisions (one per data
+    /// category), interned and ready for [`ClosedQuestionService::decide_prepared`].
+    pub fn prepare(
+        &self,
+        mut request: Request,
+        time: RequestTime,
+    ) -> Result<Vec<PreparedRequest>, SoapFault> {
+        ClosedQuestion::from_request(&request)?;
+        mark_echo(&mut request);
+        Ok(self.pdp.prepare(&request, time))
+    }
+
+    /// Decides one prepared individual decision: one consent-index lookup and the policy set.
+    pub fn decide_prepared(&self, prepared: &PreparedRequest) -> DecisionResult {
+        self.pdp.decide(prepared)
+    }
+
+    /// Validates and decides a parsed question: one result per data category.
+    pub fn decide(&self, request: Request, time: RequestTime) -> Result<Response, SoapFault> {
+        let prepared = self.prepare(request, time)?;
+        Ok(Response {
+            results: prepared.iter().map(|p| self.pdp.decide(p)).collect(),
+        })
+    }
+
+    /// The whole round trip: SOAP request bytes in, SOAP answer appended to `out`. On a fault
+    /// nothing is written; the caller writes the fault ([`soap::write_fault`]) with
+    /// [`SoapFault::http_status`].
+    pub fn answer(
+        &self,
+        bytes: &[u8],
+        limits: &XmlLimits,
+        time: RequestTime,
+        out: &mut String,
+    ) -> Result<(), SoapFault> {
+        let envelope = soap::parse_closed_question(bytes, limits, Some(self.pdp.symbols()))?;
+        let response = self.decide(envelope.request, time)?;
+        soap::write_closed_answer(&response, envelope.message_id.as_deref(), out);
+        Ok(())
+    }
+}
