@@ -35,8 +35,12 @@ type Verdict = (Decision, bool, bool);
 /// Domain §8, step 4 and 5, over plain records.
 fn reference(records: &[ConsentRecord], cat: &Catalogue, q: &ClosedQuestion) -> Verdict {
     let holder_category = cat.holder_category_of_type(&q.holder_type);
-    let consulting = cat.consulting_category_of_type(&q.requester_type).expect("known type");
-    let asked = cat.data_category(&q.data_categories[0]).expect("known category");
+    let consulting = cat
+        .consulting_category_of_type(&q.requester_type)
+        .expect("known type");
+    let asked = cat
+        .data_category(&q.data_categories[0])
+        .expect("known category");
     let applies = |r: &&ConsentRecord| {
         r.bsn == q.bsn
             && r.minor.counts()
@@ -104,17 +108,19 @@ fn spec() -> impl Strategy<Value = Spec> {
         prop::option::of(-2i64..2),
         prop_oneof![4 => Just(0usize), 1 => 1usize..4],
     )
-        .prop_map(|(citizen, individual, holder, data, consulting, choice, from, until, minor)| Spec {
-            citizen,
-            individual,
-            holder,
-            data,
-            consulting,
-            choice,
-            from,
-            until,
-            minor,
-        })
+        .prop_map(
+            |(citizen, individual, holder, data, consulting, choice, from, until, minor)| Spec {
+                citizen,
+                individual,
+                holder,
+                data,
+                consulting,
+                choice,
+                from,
+                until,
+                minor,
+            },
+        )
 }
 
 #[derive(Clone, Debug)]
@@ -128,16 +134,24 @@ struct QuestionSpec {
 }
 
 fn question_spec() -> impl Strategy<Value = QuestionSpec> {
-    (0usize..3, 0usize..3, 0usize..3, 0usize..3, 0usize..3, 0usize..3).prop_map(
-        |(citizen, holder, holder_type, data, requester_type, purpose)| QuestionSpec {
-            citizen,
-            holder,
-            holder_type,
-            data,
-            requester_type,
-            purpose,
-        },
+    (
+        0usize..3,
+        0usize..3,
+        0usize..3,
+        0usize..3,
+        0usize..3,
+        0usize..3,
     )
+        .prop_map(
+            |(citizen, holder, holder_type, data, requester_type, purpose)| QuestionSpec {
+                citizen,
+                holder,
+                holder_type,
+                data,
+                requester_type,
+                purpose,
+            },
+        )
 }
 
 fn record(cat: &Catalogue, bsns: &[Bsn], s: &Spec) -> ConsentRecord {
@@ -150,7 +164,10 @@ fn record(cat: &Catalogue, bsns: &[Bsn], s: &Spec) -> ConsentRecord {
         holder: if s.individual {
             HolderScope::Organisation(Ura::parse(URAS[s.holder]).expect("ura"))
         } else {
-            HolderScope::Category(cat.holder_category(HOLDER_CATEGORIES[s.holder]).expect("known"))
+            HolderScope::Category(
+                cat.holder_category(HOLDER_CATEGORIES[s.holder])
+                    .expect("known"),
+            )
         },
         data_category: cat.data_category(DATA[s.data]).expect("known"),
         consulting: ConsultingSet::from_ids(ids).expect("non-empty"),

@@ -49,9 +49,24 @@ pub enum Command {
         /// Policy files: the root first, then the policies it references.
         #[arg(long = "policy", value_name = "FILE", num_args = 1.., required = true)]
         policies: Vec<PathBuf>,
-        /// The XACML 3.0 XML request file.
+        /// The request file: an XACML 3.0 XML request, or a SOAP 1.2 closed question (Mitz
+        /// XACMLAuthzDecisionQuery), which is answered with the SOAP answer.
         #[arg(long, value_name = "FILE")]
         request: PathBuf,
+        /// For a closed question: the consent data (NDJSON of FHIR Consent, as `akkoord gen`
+        /// writes). Without it the consent index is empty.
+        #[arg(long, value_name = "FILE")]
+        consents: Option<PathBuf>,
+        /// For a closed question: the consent catalogue.
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "policies/mitz-catalogue.json"
+        )]
+        catalogue: PathBuf,
+        /// Evaluate at this moment (seconds since the Unix epoch) instead of now.
+        #[arg(long, value_name = "UNIX_SECONDS")]
+        at: Option<i64>,
         #[command(flatten)]
         xml: XmlOptions,
     },
@@ -110,8 +125,24 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Eval {
             policies,
             request,
+            consents,
+            catalogue,
+            at,
             xml,
-        } => eval(&policies, &request, &xml.limits()),
+        } => {
+            let time = at.map_or_else(now, |secs| RequestTime {
+                unix_secs: secs,
+                nanos: 0,
+            });
+            eval(
+                &policies,
+                &request,
+                consents.as_deref(),
+                &catalogue,
+                time,
+                &xml.limits(),
+            )
+        }
         Command::Check { files, xml } => check(&files, &xml.limits()),
         Command::Gen {
             citizens,
@@ -142,17 +173,48 @@ impl Failure {
     }
 }
 
-fn eval(policy_paths: &[PathBuf], request_path: &Path, limits: &XmlLimits) -> Result<(), Failure> {
+fn eval(
+    policy_paths: &[PathBuf],
+    request_path: &Path,
+    consents: Option<&Path>,
+    catalogue: &Path,
+    time: RequestTime,
+    limits: &XmlLimits,
+) -> Result<(), Failure> {
     let policies = read_policies(policy_paths)?;
     let request_bytes = read_file(request_path, "request")?;
+    if crate::closed_question::is_soap_envelope(&request_bytes) {
+        let policies: Vec<(String, String)> =
+            policies.into_iter().map(|p| (p.name, p.text)).collect();
+        let name = request_path.display().to_string();
+        let output = crate::closed_question::answer(&crate::closed_question::ClosedQuestionInput {
+            policies: &policies,
+            question: &request_bytes,
+            question_name: &name,
+            catalogue,
+            consents,
+            limits,
+            time,
+        })
+        .map_err(Failure)?;
+        write_stdout(&output.soap)?;
+        return match output.fault {
+            None => Ok(()),
+            Some(message) => Err(Failure::one(message)),
+        };
+    }
     // The request is parsed before the (costlier) compile step, so a broken request is reported
     // quickly and independently of the policies.
     let request = parse_request(&request_bytes, limits)
         .map_err(|e| Failure::one(format!("{}:{e}", request_path.display())))?;
     let pdp = compile(&policies, limits)?;
-    let response = pdp.evaluate(&request, now());
+    let response = pdp.evaluate(&request, time);
     let mut out = String::with_capacity(1024);
     write_response(&response, &mut out);
+    write_stdout(&out)
+}
+
+fn write_stdout(out: &str) -> Result<(), Failure> {
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();
     stdout

@@ -4,6 +4,7 @@
 //! See `akkoord --help`.
 
 mod cli;
+mod closed_question;
 mod gen;
 
 use std::process::ExitCode;
