@@ -766,7 +766,7 @@ fn truncated_and_mutated_inputs_never_panic() {
         let t = fixture_text("default-namespaces.xml");
         let start = t.find("<Request").unwrap();
         let end = t.find("</Request>").unwrap() + "</Request>".len();
-        t[start..end].as_bytes().to_vec()
+        t.as_bytes()[start..end].to_vec()
     };
     for input in [&text, &request_only] {
         for cut in 0..input.len() {

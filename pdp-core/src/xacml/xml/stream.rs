@@ -435,7 +435,7 @@ impl<'a> XmlCursor<'a> {
                 }
             };
             let value_offset = value.as_ptr() as usize - self.text.as_ptr() as usize;
-            if value.contains('<') {
+            if value.bytes().any(|b| b == b'<') {
                 return Err(StreamError::malformed(
                     value_offset,
                     format!("'<' is not allowed in the value of attribute {key}"),
@@ -452,10 +452,12 @@ impl<'a> XmlCursor<'a> {
                 self.bind(local, uri, value_offset)?;
                 continue;
             }
+            // Local names first: they differ in length almost always, which settles the
+            // comparison without a call into `memcmp` (this check runs for every attribute).
             if self
                 .attrs
                 .iter()
-                .any(|a| a.prefix == prefix && a.local == local)
+                .any(|a| a.local.len() == local.len() && a.local == local && a.prefix == prefix)
             {
                 return Err(StreamError::malformed(
                     offset,
@@ -548,7 +550,11 @@ impl<'a> XmlCursor<'a> {
 
 /// `prefix:local` split at the first colon; no colon means no prefix.
 fn split_qname(name: &str) -> (&str, &str) {
-    name.split_once(':').unwrap_or(("", name))
+    // A byte scan: names are short, and `split_once` goes through the generic searcher.
+    match name.bytes().position(|b| b == b':') {
+        Some(i) => (&name[..i], &name[i + 1..]),
+        None => ("", name),
+    }
 }
 
 /// XML white space only (`#x20 | #x9 | #xD | #xA`).
