@@ -58,7 +58,7 @@ pub fn run(
             .map_err(|e| format!("akkoord gen: cannot write a generated record: {e}"))?;
         sink.write_all(line.as_bytes()).map_err(write_error)?;
         lines += 1;
-        if lines % PROGRESS_EVERY == 0 {
+        if lines.is_multiple_of(PROGRESS_EVERY) {
             let secs = started.elapsed().as_secs_f64();
             let _ = writeln!(
                 stderr,

@@ -90,7 +90,7 @@ impl Bsn {
         if value > 999_999_999 {
             return Err(BsnError::WrongLength);
         }
-        if elfproef_sum(value) % 11 != 0 {
+        if !elfproef_sum(value).is_multiple_of(11) {
             return Err(BsnError::CheckFailed);
         }
         Ok(Bsn(value))

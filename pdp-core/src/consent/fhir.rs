@@ -534,20 +534,27 @@ fn has_emergency_exception(provision: &Value) -> Result<bool, FhirError> {
     let nested = nested
         .as_array()
         .ok_or_else(|| err("provision.provision", "must be an array"))?;
-    for (i, p) in nested.iter().enumerate() {
-        let etreat = p
-            .get("purpose")
-            .and_then(Value::as_array)
-            .is_some_and(|ps| ps.iter().any(|c| str_at(c, "code") == Some("ETREAT")));
-        if etreat && str_at(p, "type") == Some("permit") {
-            return Ok(true);
+    match nested.as_slice() {
+        [] => Ok(false),
+        [p] => {
+            let etreat = p
+                .get("purpose")
+                .and_then(Value::as_array)
+                .is_some_and(|ps| ps.iter().any(|c| str_at(c, "code") == Some("ETREAT")));
+            if etreat && str_at(p, "type") == Some("permit") {
+                Ok(true)
+            } else {
+                Err(err(
+                    "provision.provision[0]",
+                    "the only nested provision Akkoord reads is {\"type\":\"permit\",\"purpose\":[{\"code\":\"ETREAT\"}]} (no-unless-emergency)",
+                ))
+            }
         }
-        return Err(err(
-            format!("provision.provision[{i}]"),
-            "the only nested provision Akkoord reads is {\"type\":\"permit\",\"purpose\":[{\"code\":\"ETREAT\"}]} (no-unless-emergency)",
-        ));
+        _ => Err(err(
+            "provision.provision",
+            "has more than one nested provision; no-unless-emergency has exactly one (permit for ETREAT)",
+        )),
     }
-    Ok(false)
 }
 
 fn parse_holder(

@@ -493,7 +493,7 @@ mod tests {
         for r in &records {
             assert!(r
                 .valid_until
-                .map_or(true, |u| u - r.recorded_at == CONSULTING_BUTTON_SECONDS));
+                .is_none_or(|u| u - r.recorded_at == CONSULTING_BUTTON_SECONDS));
         }
     }
 }

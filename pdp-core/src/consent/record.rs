@@ -231,8 +231,8 @@ impl ConsentRecord {
     /// `valid_from <= now < valid_until`.
     pub fn is_effective(&self, now: i64) -> bool {
         self.minor.counts()
-            && self.valid_from.map_or(true, |from| from <= now)
-            && self.valid_until.map_or(true, |until| now < until)
+            && self.valid_from.is_none_or(|from| from <= now)
+            && self.valid_until.is_none_or(|until| now < until)
     }
 }
 
