@@ -8,10 +8,15 @@
 //! Cedar does the deciding:
 //!
 //! - One `Mitz::Citizen` entity per BSN. Its tags are keyed by
-//!   `"<holder>|<asked data category>|<choice>#<n>"`, where `<holder>` is `U<URA>` (individual
-//!   level) or `C<holder category>` (categorical level). A record about GGC002 is expanded to
-//!   the categories it covers (GGC002, GGC012, GGC013: the catalogue's hierarchy), so the policy
-//!   needs no hierarchy. The tag value is `{consulting: Set<String>, from: Long, until: Long}`.
+//!   `"<holder>|<data category>|<choice>#<n>"`, where `<holder>` is `U<URA>` (individual level)
+//!   or `C<holder category>` (categorical level). The tag value is
+//!   `{consulting: Set<String>, from: Long, until: Long}`.
+//! - The data-category hierarchy (GGC002 covers GGC012 and GGC013, from the catalogue) is
+//!   handled in one of two [`CedarLayout`]s: `Expanded` stores a record about GGC002 under all
+//!   three categories it covers, so a question probes one key per (level, choice) — fastest,
+//!   about three times the memory; `Compact` stores each record once, under its own category,
+//!   and the request probes one key per category covering the asked one (up to two here) —
+//!   less memory, more probes. Both are checked and timed.
 //! - Records with the same key *and the same validity window* are merged (their consulting sets
 //!   united): "some record with window W contains the consulting category" is unchanged by
 //!   that. Only records with different windows need separate slots `#0, #1, ...`; the policies
@@ -50,8 +55,31 @@ use crate::model::{Choice, Hierarchy, Holder, Outcome, Purpose, Question, Record
 
 const CHOICES: [Choice; 3] = [Choice::No, Choice::NoUnlessEmergency, Choice::Yes];
 
+/// Where the data-category hierarchy is resolved (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CedarLayout {
+    /// Records stored under every category they cover; one probe per (level, choice, slot).
+    Expanded,
+    /// Records stored once; one probe per (level, choice, covering category, slot).
+    Compact,
+}
+
+impl CedarLayout {
+    pub const ALL: [CedarLayout; 2] = [CedarLayout::Expanded, CedarLayout::Compact];
+
+    /// Short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            CedarLayout::Expanded => "cedar-expanded",
+            CedarLayout::Compact => "cedar-compact",
+        }
+    }
+}
+
 /// Cedar's Authorizer, the generated policy set and the entity store, built once.
 pub struct CedarEngine {
+    layout: CedarLayout,
+    hierarchy: Hierarchy,
     authorizer: Authorizer,
     policies: PolicySet,
     entities: Entities,
@@ -61,6 +89,9 @@ pub struct CedarEngine {
     emergency: PolicyId,
     /// Slots per key (the largest number of distinct validity windows under one key).
     slots: usize,
+    /// Covering categories probed per (level, choice): 1 when expanded, else the most
+    /// categories that cover one asked category.
+    covering: usize,
 }
 
 /// A question already turned into a Cedar request (what a host would hand to the authorizer).
@@ -103,14 +134,22 @@ fn context_attr(individual: bool, choice: Choice, slot: usize) -> String {
 type Windows = BTreeMap<(i64, i64), BTreeSet<String>>;
 
 /// The tags of one citizen, grouped by key before the slot numbers are assigned.
-fn group_records(records: &[Record], hierarchy: &Hierarchy) -> BTreeMap<String, Windows> {
+fn group_records(
+    records: &[Record],
+    hierarchy: &Hierarchy,
+    layout: CedarLayout,
+) -> BTreeMap<String, Windows> {
     let mut keys: BTreeMap<String, Windows> = BTreeMap::new();
     for r in records.iter().filter(|r| r.minor.counts()) {
         let window = (
             r.valid_from.unwrap_or(i64::MIN),
             r.valid_until.unwrap_or(i64::MAX),
         );
-        for asked in hierarchy.covered(&r.data_category) {
+        let categories = match layout {
+            CedarLayout::Expanded => hierarchy.covered(&r.data_category),
+            CedarLayout::Compact => vec![r.data_category.clone()],
+        };
+        for asked in categories {
             let key = format!("{}|{asked}|{}", holder_key(&r.holder), r.choice.code());
             keys.entry(key)
                 .or_default()
@@ -132,20 +171,21 @@ fn slot_condition(attr: &str) -> String {
     )
 }
 
-/// `IND_<choice>` or `CAT_<choice>`: any slot applies.
-fn level_condition(individual: bool, choice: Choice, slots: usize) -> String {
-    let parts: Vec<String> = (0..slots)
+/// `IND_<choice>` or `CAT_<choice>`: any probe applies.
+fn level_condition(individual: bool, choice: Choice, probes: usize) -> String {
+    let parts: Vec<String> = (0..probes)
         .map(|s| slot_condition(&context_attr(individual, choice, s)))
         .collect();
     format!("({})", parts.join(" || "))
 }
 
-/// The four policies of the module doc, as `(id, text)`, for `slots` slots per key. The ids
+/// The four policies of the module doc, as `(id, text)`, for `probes` probes per (level,
+/// choice). The ids
 /// are given to Cedar explicitly (an `@id` annotation would not set them), because the
 /// obligation is read from the ids among the reasons of a decision.
-fn policy_texts(slots: usize) -> Vec<(&'static str, String)> {
-    let ind = |c| level_condition(true, c, slots);
-    let cat = |c| level_condition(false, c, slots);
+fn policy_texts(probes: usize) -> Vec<(&'static str, String)> {
+    let ind = |c| level_condition(true, c, probes);
+    let cat = |c| level_condition(false, c, probes);
     let etreat = r#"action == Mitz::Action::"ETREAT""#;
     let ind_any = format!(
         "({} || {} || {})",
@@ -193,33 +233,35 @@ fn policy_texts(slots: usize) -> Vec<(&'static str, String)> {
 const EMERGENCY: &str = "emergency";
 
 /// The generated policies as one text (for the README and for debugging).
-pub fn policy_text(slots: usize) -> String {
-    policy_texts(slots)
+pub fn policy_text(probes: usize) -> String {
+    policy_texts(probes)
         .into_iter()
         .map(|(id, text)| format!("// {id}\n{text}\n"))
         .collect()
 }
 
-fn policy_set(slots: usize) -> Result<PolicySet, CedarBuildError> {
+fn policy_set(probes: usize) -> Result<PolicySet, CedarBuildError> {
     let mut set = PolicySet::new();
-    for (id, text) in policy_texts(slots) {
+    for (id, text) in policy_texts(probes) {
         let policy = Policy::parse(Some(PolicyId::new(id)), text).map_err(err)?;
         set.add(policy).map_err(err)?;
     }
     Ok(set)
 }
 
-/// Builds the entity store only (used alone by the memory measurement).
+/// Builds the entity store only (used alone by the memory measurement); also returns the slot
+/// count per key.
 pub fn build_entities<'a>(
     citizens: impl IntoIterator<Item = (&'a String, &'a Vec<Record>)>,
     hierarchy: &Hierarchy,
+    layout: CedarLayout,
 ) -> Result<(Entities, usize), CedarBuildError> {
     let citizen_type = EntityTypeName::from_str("Mitz::Citizen").map_err(err)?;
     let mut slots = 1;
     let mut entities = Vec::new();
     for (bsn, records) in citizens {
         let mut tags = Vec::new();
-        for (key, windows) in group_records(records, hierarchy) {
+        for (key, windows) in group_records(records, hierarchy, layout) {
             slots = slots.max(windows.len());
             for (n, ((from, until), consulting)) in windows.into_iter().enumerate() {
                 let value = RestrictedExpression::new_record([
@@ -248,13 +290,26 @@ impl CedarEngine {
     pub fn new<'a>(
         citizens: impl IntoIterator<Item = (&'a String, &'a Vec<Record>)>,
         hierarchy: &Hierarchy,
+        data_categories: &[String],
+        layout: CedarLayout,
     ) -> Result<CedarEngine, CedarBuildError> {
-        let (entities, slots) = build_entities(citizens, hierarchy)?;
-        let policies = policy_set(slots)?;
+        let (entities, slots) = build_entities(citizens, hierarchy, layout)?;
+        let covering = match layout {
+            CedarLayout::Expanded => 1,
+            CedarLayout::Compact => data_categories
+                .iter()
+                .map(|c| hierarchy.covering(c).len())
+                .max()
+                .unwrap_or(1),
+        };
+        let policies = policy_set(covering * slots)?;
         let action = |p: Purpose| {
             EntityUid::from_str(&format!(r#"Mitz::Action::"{}""#, p.code())).map_err(err)
         };
         Ok(CedarEngine {
+            layout,
+            hierarchy: hierarchy.clone(),
+            covering,
             authorizer: Authorizer::new(),
             policies,
             entities,
@@ -270,34 +325,52 @@ impl CedarEngine {
         })
     }
 
+    pub fn layout(&self) -> CedarLayout {
+        self.layout
+    }
+
     /// Slots per key the policies were generated for.
     pub fn slots(&self) -> usize {
         self.slots
     }
 
+    /// Tag probes per (level, choice) in a request.
+    pub fn probes(&self) -> usize {
+        self.covering * self.slots
+    }
+
     /// The generated policy text (for the README and for debugging).
     pub fn policy_text(&self) -> String {
-        policy_text(self.slots)
+        policy_text(self.probes())
     }
 
     /// Turns a question into a Cedar request: the tag keys to probe, the consulting category,
     /// `now`, and the purpose as the action.
     pub fn request(&self, q: &Question) -> Result<CedarRequest, CedarBuildError> {
-        let mut pairs: Vec<(String, RestrictedExpression)> = Vec::with_capacity(6 * self.slots + 2);
+        // The categories whose tags can apply: the asked one (expanded layout) or every one
+        // covering it (compact layout); missing positions probe a key that never exists.
+        let categories = match self.layout {
+            CedarLayout::Expanded => vec![q.data_category.clone()],
+            CedarLayout::Compact => self.hierarchy.covering(&q.data_category),
+        };
+        let probes = self.probes();
+        let mut pairs: Vec<(String, RestrictedExpression)> = Vec::with_capacity(6 * probes + 2);
         for (individual, holder) in [
             (true, format!("U{}", q.holder_ura)),
             (false, format!("C{}", q.holder_category)),
         ] {
             for choice in CHOICES {
-                for s in 0..self.slots {
-                    pairs.push((
-                        context_attr(individual, choice, s),
-                        RestrictedExpression::new_string(format!(
-                            "{holder}|{}|{}#{s}",
-                            q.data_category,
-                            choice.code()
-                        )),
-                    ));
+                for k in 0..self.covering {
+                    for s in 0..self.slots {
+                        let key = match categories.get(k) {
+                            Some(category) => format!("{holder}|{category}|{}#{s}", choice.code()),
+                            None => "-".to_string(),
+                        };
+                        pairs.push((
+                            context_attr(individual, choice, k * self.slots + s),
+                            RestrictedExpression::new_string(key),
+                        ));
+                    }
                 }
             }
         }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::akkoord::AkkoordEngine;
 use crate::cedar_model::CedarEngine;
 use crate::model::{Outcome, Question};
 use crate::naive::Naive;
@@ -70,7 +71,28 @@ pub fn cedar_outcomes(
         outcomes.push(cedar.decide(&request));
     }
     Ok(EngineOutcomes {
-        name: "cedar".into(),
+        name: cedar.layout().name().into(),
+        outcomes,
+    })
+}
+
+/// Akkoord's outcomes; a question it refuses or a decision other than Permit/Deny is an error.
+pub fn akkoord_outcomes(
+    akkoord: &AkkoordEngine,
+    questions: &[Question],
+) -> Result<EngineOutcomes, String> {
+    let outcomes = questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            akkoord
+                .prepare(q)
+                .and_then(|p| akkoord.decide(&p))
+                .map_err(|e| format!("question {i}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(EngineOutcomes {
+        name: "akkoord".into(),
         outcomes,
     })
 }

@@ -1,5 +1,6 @@
 //! Akkoord's consent decision side by side with peer engines on one workload.
 //!
+//! - [`akkoord`]: Akkoord's closed-question service (shipped XACML policy + consent index);
 //! - [`model`]: the engine-neutral records, questions and outcomes;
 //! - [`workload`]: the data set (from `pdp-core`'s generator) and the questions;
 //! - [`naive`]: `HashMap<String, Vec<Record>>` and the rules written plainly (the reference);
@@ -9,6 +10,7 @@
 //!
 //! See `README.md` for how to run the benches and the figures.
 
+pub mod akkoord;
 pub mod cedar_model;
 pub mod check;
 pub mod model;
