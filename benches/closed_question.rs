@@ -158,7 +158,8 @@ fn typical_response() -> Response {
                     values: vec![Value::cv(code, "2.16.840.1.113883.2.4.3.111.5.10.1", None)],
                 }],
             },
-        ];
+        ]
+        .into();
         result
     })
     .collect();

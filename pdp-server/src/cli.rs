@@ -342,7 +342,13 @@ mod tests {
                 policies,
                 request,
                 xml,
+                consents,
+                catalogue,
+                at,
             } => {
+                assert_eq!(consents, None);
+                assert_eq!(catalogue, PathBuf::from("policies/mitz-catalogue.json"));
+                assert_eq!(at, None);
                 assert_eq!(policies, [PathBuf::from("a.xml"), PathBuf::from("b.xml")]);
                 assert_eq!(request, PathBuf::from("r.xml"));
                 assert_eq!(xml.max_depth, XmlLimits::default().max_depth);

@@ -28,7 +28,7 @@ fn eval(request: &str, consents: &str) -> Output {
         request,
     ];
     Command::new(AKKOORD)
-        .args(&args)
+        .args(args)
         .current_dir(root())
         .output()
         .expect("the akkoord binary runs")

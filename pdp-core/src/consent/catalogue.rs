@@ -184,7 +184,27 @@ pub struct Catalogue {
     covered_by: [u16; MAX_DATA_CATEGORIES],
     consulting_categories: Vec<ConsultingCategory>,
     holder_categories: Vec<HolderCategory>,
-    organisation_types: HashMap<String, OrganisationType>,
+    /// Sorted by [`code_key`]: organisation-type codes are two or three characters, so a packed
+    /// integer key and a binary search over a few dozen integers beat hashing the strings on the
+    /// decision path (two lookups per closed question).
+    organisation_types: Vec<(u128, Box<str>, OrganisationType)>,
+}
+
+/// A code of at most 15 bytes packed into an integer that orders and compares like the code
+/// (length in the low byte so that "A1" and "A1\0" differ); `None` for longer codes. The
+/// catalogue refuses organisation-type codes longer than 15 characters when it loads (real ones
+/// are two or three), and a longer code in a question is simply not found.
+fn code_key(code: &str) -> Option<u128> {
+    let bytes = code.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut key = 0u128;
+    for &b in bytes {
+        key = (key << 8) | u128::from(b);
+    }
+    key <<= 8 * (15 - bytes.len());
+    Some((key << 8) | bytes.len() as u128)
 }
 
 #[derive(Deserialize)]
@@ -404,7 +424,7 @@ impl Catalogue {
             });
         }
 
-        let mut organisation_types = HashMap::new();
+        let mut organisation_types: HashMap<String, OrganisationType> = HashMap::new();
         for entry in &file.organisation_types {
             check_code("organisation_types[].code", &entry.code)?;
             let holder = holder_categories
@@ -434,6 +454,17 @@ impl Catalogue {
                 });
             }
         }
+
+        let mut packed = Vec::with_capacity(organisation_types.len());
+        for (code, row) in organisation_types {
+            let key = code_key(&code).ok_or_else(|| CatalogueError::Invalid {
+                field: "organisation_types[].code".to_string(),
+                problem: format!("code {code} is longer than 15 characters"),
+            })?;
+            packed.push((key, code.into_boxed_str(), row));
+        }
+        packed.sort_by_key(|(key, _, _)| *key);
+        let organisation_types = packed;
 
         Ok(Catalogue {
             version,
@@ -504,7 +535,11 @@ impl Catalogue {
     /// The organisation-type row for a code of 2.16.840.1.113883.2.4.15.1060; `None` when the
     /// catalogue does not map the type (report it; do not guess).
     pub fn organisation_type(&self, code: &str) -> Option<OrganisationType> {
-        self.organisation_types.get(code).copied()
+        let key = code_key(code)?;
+        self.organisation_types
+            .binary_search_by_key(&key, |(k, _, _)| *k)
+            .ok()
+            .map(|i| self.organisation_types[i].2)
     }
 
     /// The holder category of a data holder of this organisation type.
@@ -573,7 +608,7 @@ impl Catalogue {
 
     /// All organisation-type codes the catalogue maps (unordered).
     pub fn organisation_type_codes(&self) -> impl Iterator<Item = &str> + '_ {
-        self.organisation_types.keys().map(String::as_str)
+        self.organisation_types.iter().map(|(_, code, _)| &**code)
     }
 }
 

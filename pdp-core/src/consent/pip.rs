@@ -119,12 +119,15 @@ impl ConsentProvider {
         let holder = Ura::parse(holder).map_err(|e| format!("data holder: {e}"))?;
         let holder_type = single_cv(request, IN_HOLDER_TYPE, oids::ORGANISATION_TYPE)
             .ok_or("the question names no data holder organisation type")?;
-        if self.catalogue.organisation_type(holder_type).is_none() {
-            return Err(format!(
+        let holder_row = self
+            .catalogue
+            .organisation_type(holder_type)
+            .ok_or_else(|| {
+                format!(
                 "organisation type {holder_type} of the data holder is not in consent catalogue {}",
                 self.catalogue.version()
-            ));
-        }
+            )
+            })?;
         let data_category = single_cv(request, IN_DATA_CATEGORY, oids::DATA_CATEGORY)
             .ok_or("the question names no data category (event-code)")?;
         let data_category = self.catalogue.data_category(data_category).ok_or_else(|| {
@@ -147,7 +150,7 @@ impl ConsentProvider {
         Ok(FactsQuery {
             bsn,
             holder,
-            holder_category: self.catalogue.holder_category_of_type(holder_type),
+            holder_category: Some(holder_row.holder_category),
             data_category,
             consulting,
             now: request.time().unix_secs,

@@ -10,8 +10,8 @@ use super::combine::Algorithm;
 use super::context::Lookup;
 use super::functions::{self, Bag, FnError, Function, HigherOrder, Val};
 use super::model::{
-    ActionExpr, Actions, Apply, Designator, Effect, Expr, Match, Policy, PolicyNode, PolicySet,
-    Rule, Target,
+    ActionExpr, Actions, Apply, Designator, Effect, Expr, IsIn, Match, Policy, PolicyNode,
+    PolicySet, Rule, Target,
 };
 use super::response::{
     AttributeAssignment, MissingAttributeDetail, PolicyAction, PolicyIdentifier, PolicyKind,
@@ -263,10 +263,12 @@ impl<'a> Evaluator<'a> {
 
     fn eval_rule(&mut self, rule: &Rule, vars: &[Expr]) -> Outcome {
         let ext = Verdict::from(rule.effect).ext();
-        match self.eval_target(&rule.target) {
-            MatchResult::NoMatch => return Outcome::not_applicable(),
-            MatchResult::Indeterminate(s) => return Outcome::indeterminate(ext, s),
-            MatchResult::Match => {}
+        if !rule.target.any_of.is_empty() {
+            match self.eval_target(&rule.target) {
+                MatchResult::NoMatch => return Outcome::not_applicable(),
+                MatchResult::Indeterminate(s) => return Outcome::indeterminate(ext, s),
+                MatchResult::Match => {}
+            }
         }
         if let Some(condition) = &rule.condition {
             match self.eval_boolean(condition, vars) {
@@ -430,7 +432,37 @@ impl<'a> Evaluator<'a> {
 
     // ----- expressions ----------------------------------------------------------------------
 
+    /// Evaluates a boolean expression. The shapes conditions are made of (`is-in` over a
+    /// designator, `and`/`or`, variable references, boolean literals) are answered directly,
+    /// without building an intermediate value: this is the inner loop of rule evaluation.
     fn eval_boolean(&mut self, expr: &Expr, vars: &[Expr]) -> Result<bool, Box<Status>> {
+        match expr {
+            Expr::IsIn(is_in) => return self.is_in(is_in, vars),
+            Expr::Variable(i) => {
+                if let Some(e) = vars.get(*i) {
+                    return self.eval_boolean(e, vars);
+                }
+            }
+            Expr::Value(Value::Boolean(b)) => return Ok(*b),
+            Expr::Apply(a) if matches!(a.function, Function::And | Function::Or) => {
+                let stop_on = matches!(a.function, Function::Or);
+                let mut error = None;
+                for arg in &a.args {
+                    match self.eval_boolean(arg, vars) {
+                        Ok(b) if b == stop_on => return Ok(stop_on),
+                        Ok(_) => {}
+                        Err(s) => {
+                            error.get_or_insert(s);
+                        }
+                    }
+                }
+                return match error {
+                    Some(s) => Err(s),
+                    None => Ok(!stop_on),
+                };
+            }
+            _ => {}
+        }
         match self.eval_expr(expr, vars)? {
             Val::Single(Value::Boolean(b)) => Ok(b),
             _ => Err(processing_error(
@@ -454,36 +486,46 @@ impl<'a> Evaluator<'a> {
                 )))),
                 Val::Bag(_) => Err(processing_error("regexp-match takes a single value")),
             },
-            Expr::IsIn(is_in) => {
-                let wanted = match self.eval_expr(&is_in.value, vars)? {
-                    Val::Single(v) => v,
-                    Val::Bag(_) => return Err(processing_error("is-in takes a single value")),
-                };
-                let d = &is_in.designator;
-                let mut present = false;
-                for v in self
-                    .context
-                    .matching(d.key, d.datatype, d.issuer.as_deref())
-                {
-                    if wanted.equals(v) {
-                        return Ok(Val::Single(Value::Boolean(true)));
-                    }
-                    present = true;
-                }
-                if !present {
-                    if let Some(status) = self.context.failure(d.key) {
-                        return Err(Box::new(status.clone()));
-                    }
-                    if d.must_be_present {
-                        return Err(missing(d));
-                    }
-                }
-                Ok(Val::Single(Value::Boolean(false)))
-            }
+            Expr::IsIn(is_in) => Ok(Val::Single(Value::Boolean(self.is_in(is_in, vars)?))),
             Expr::Function(_) => Err(processing_error(
                 "a <Function> can only be an argument of a higher-order function",
             )),
         }
+    }
+
+    /// `<type>-is-in(value, designator)` over the request's values in place.
+    fn is_in(&mut self, is_in: &IsIn, vars: &[Expr]) -> Result<bool, Box<Status>> {
+        let evaluated;
+        let wanted = match &is_in.value {
+            Expr::Value(v) => v,
+            other => match self.eval_expr(other, vars)? {
+                Val::Single(v) => {
+                    evaluated = v;
+                    &evaluated
+                }
+                Val::Bag(_) => return Err(processing_error("is-in takes a single value")),
+            },
+        };
+        let d = &is_in.designator;
+        let mut present = false;
+        for v in self
+            .context
+            .matching(d.key, d.datatype, d.issuer.as_deref())
+        {
+            if wanted.equals(v) {
+                return Ok(true);
+            }
+            present = true;
+        }
+        if !present {
+            if let Some(status) = self.context.failure(d.key) {
+                return Err(Box::new(status.clone()));
+            }
+            if d.must_be_present {
+                return Err(missing(d));
+            }
+        }
+        Ok(false)
     }
 
     fn designator(&self, d: &Designator) -> Result<Bag, Box<Status>> {

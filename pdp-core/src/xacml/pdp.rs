@@ -55,7 +55,7 @@ pub struct Pdp {
 #[derive(Clone, Debug)]
 pub struct PreparedRequest {
     context: Context,
-    echo: Vec<RequestCategory>,
+    echo: Arc<Vec<RequestCategory>>,
     return_policy_ids: bool,
     time: RequestTime,
 }
@@ -157,7 +157,7 @@ impl Pdp {
             .into_iter()
             .map(|cats| PreparedRequest {
                 context: Context::new(cats.iter().copied(), &self.symbols, time),
-                echo: echo(&cats),
+                echo: Arc::new(echo(&cats)),
                 return_policy_ids: request.return_policy_id_list,
                 time,
             })
@@ -169,8 +169,9 @@ impl Pdp {
     pub fn decide(&self, request: &PreparedRequest) -> DecisionResult {
         let mut provided = ProvidedAttributes {
             output_keys: &[],
-            entries: Vec::new(),
+            entries: arrayvec::ArrayVec::new(),
             failures: Vec::new(),
+            overflowed: 0,
         };
         if let Some(bound) = &self.provider {
             provided.output_keys = &bound.output_keys;

@@ -12,6 +12,8 @@
 
 use std::fmt;
 
+use arrayvec::ArrayVec;
+
 use super::context::Context;
 use super::model::attr_key;
 use super::model::Symbols;
@@ -101,23 +103,37 @@ impl<'a> ProviderRequest<'a> {
     }
 }
 
+/// The most values a provider can supply for one decision; further pushes are dropped (and
+/// counted in [`ProvidedAttributes::overflowed`]). Kept inline so a decision allocates nothing
+/// for provided attributes.
+pub const MAX_PROVIDED_VALUES: usize = 16;
+
 /// What a provider supplies for one individual request.
 pub struct ProvidedAttributes<'a> {
     pub(crate) output_keys: &'a [u64],
-    pub(crate) entries: Vec<Entry>,
+    pub(crate) entries: ArrayVec<Entry, MAX_PROVIDED_VALUES>,
     pub(crate) failures: Vec<(u64, Box<Status>)>,
+    pub(crate) overflowed: usize,
 }
 
 impl ProvidedAttributes<'_> {
     /// Adds a value of output `output`.
     pub fn push(&mut self, output: usize, value: Value) {
         if let Some(&key) = self.output_keys.get(output) {
-            self.entries.push(Entry {
+            let entry = Entry {
                 key,
                 issuer: None,
                 value,
-            });
+            };
+            if self.entries.try_push(entry).is_err() {
+                self.overflowed += 1;
+            }
         }
+    }
+
+    /// How many pushed values did not fit ([`MAX_PROVIDED_VALUES`]).
+    pub fn overflowed(&self) -> usize {
+        self.overflowed
     }
 
     /// Records that output `output` cannot be supplied: a designator on it evaluates to

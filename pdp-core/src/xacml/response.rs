@@ -39,8 +39,10 @@ pub struct DecisionResult {
     pub status: Status,
     pub obligations: Vec<PolicyAction>,
     pub advice: Vec<PolicyAction>,
-    /// The request attributes marked `IncludeInResult`, grouped by category.
-    pub attributes: Vec<RequestCategory>,
+    /// The request attributes marked `IncludeInResult`, grouped by category. Shared with the
+    /// prepared request (every result of it echoes the same attributes), so producing a result
+    /// costs a reference-count increment, not a deep copy.
+    pub attributes: Arc<Vec<RequestCategory>>,
     /// `Some` when the request asked for `ReturnPolicyIdList`.
     pub policy_identifiers: Option<Vec<PolicyIdentifier>>,
 }
@@ -53,7 +55,7 @@ impl DecisionResult {
             status,
             obligations: Vec::new(),
             advice: Vec::new(),
-            attributes: Vec::new(),
+            attributes: Arc::default(),
             policy_identifiers: None,
         }
     }

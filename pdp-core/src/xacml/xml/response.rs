@@ -63,7 +63,7 @@ fn write_result(result: &DecisionResult, out: &mut String) {
         "AdviceId",
         out,
     );
-    for category in &result.attributes {
+    for category in result.attributes.iter() {
         write_attributes(category, out);
     }
     if let Some(ids) = &result.policy_identifiers {
@@ -356,7 +356,7 @@ mod tests {
                 value: Value::Boolean(true),
             }],
         });
-        result.attributes.push(RequestCategory {
+        Arc::make_mut(&mut result.attributes).push(RequestCategory {
             category: Arc::from(SUBJECT),
             xml_id: Some(Arc::from("s1")),
             has_content: false,
@@ -558,7 +558,7 @@ mod tests {
     #[test]
     fn hl7_values_are_written_as_elements() {
         let mut result = DecisionResult::new(Decision::Permit, Status::ok());
-        result.attributes.push(RequestCategory {
+        Arc::make_mut(&mut result.attributes).push(RequestCategory {
             category: Arc::from("urn:oasis:names:tc:xacml:3.0:attribute-category:resource"),
             xml_id: None,
             has_content: false,

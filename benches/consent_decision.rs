@@ -1,0 +1,184 @@
+//! The closed question's headline figures (issue 3):
+//!
+//! - `embedded_decision`: one individual decision on a parsed question (one data category)
+//!   through the shipped XACML policy set (`policies/mitz-consent.xml`) and the consent index as
+//!   policy information point, with an index of the whole country: 18 million citizens, about
+//!   36 million records, from the synthetic generator. Goal: p50 ≤ 200 ns.
+//! - `bytes_to_bytes`: a 5 KB SOAP closed question in (`fixtures/soap/bench-5k.xml`, three data
+//!   categories), the SOAP answer out, on one core, against a bare quick-xml event walk over the
+//!   same bytes measured in the same run. Goal: p50 ≤ 10 µs and ≤ 1.2× the walk.
+//!
+//! ```text
+//! cargo bench --bench consent_decision                        # 18 M citizens (~1 GiB RAM)
+//! AKKOORD_BENCH_CITIZENS=1000000 cargo bench --bench consent_decision
+//! ```
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use pdp_core::consent::bsn::Ura;
+use pdp_core::consent::catalogue::Catalogue;
+use pdp_core::consent::generate::Generator;
+use pdp_core::consent::index::ConsentIndex;
+use pdp_core::consent::question::{ClosedQuestion, ClosedQuestionService, Identifier, Purpose};
+use pdp_core::xacml::request::RequestTime;
+use pdp_core::xacml::xml::doc::XmlLimits;
+use pdp_core::xacml::{CompileOptions, PolicySource, PreparedRequest};
+
+const POLICY: &str = include_str!("../policies/mitz-consent.xml");
+const CATALOGUE: &str = include_str!("../policies/mitz-catalogue.json");
+const QUESTION_5K: &[u8] = include_bytes!("../fixtures/soap/bench-5k.xml");
+
+struct Setup {
+    service: ClosedQuestionService,
+    generator: Generator,
+}
+
+fn setup() -> Setup {
+    let citizens: u64 = std::env::var("AKKOORD_BENCH_CITIZENS")
+        .ok()
+        .and_then(|s| s.replace('_', "").parse().ok())
+        .unwrap_or(18_000_000);
+    let catalogue = Arc::new(Catalogue::from_json(CATALOGUE).expect("catalogue"));
+    let generator = Generator::new(&catalogue, 1, citizens).expect("generator");
+    let started = Instant::now();
+    let parts = generator
+        .partitions(2)
+        .into_iter()
+        .map(|r| generator.records_in(r))
+        .collect();
+    let index = Arc::new(ConsentIndex::from_partitions(
+        &catalogue,
+        citizens as usize,
+        citizens as usize * 2,
+        parts,
+    ));
+    eprintln!(
+        "consent index: {} citizens, {} records, built in {:.1} s",
+        index.len(),
+        index.record_count(),
+        started.elapsed().as_secs_f64()
+    );
+    let service = ClosedQuestionService::new(
+        &[PolicySource {
+            name: "policies/mitz-consent.xml",
+            text: POLICY,
+        }],
+        &CompileOptions::default(),
+        catalogue,
+        index,
+    )
+    .expect("the shipped policy compiles");
+    Setup { service, generator }
+}
+
+/// A deterministic mix of questions about generated citizens: random providers as holders (so
+/// individual and categorical records are hit), all three data categories and purposes, and
+/// requesters of several types.
+fn questions(s: &Setup, n: usize) -> Vec<PreparedRequest> {
+    let data = ["GGC002", "GGC012", "GGC013"];
+    let requesters = ["J8", "Z3", "V6", "T2", "G5"];
+    let purposes = [
+        Purpose::Treat,
+        Purpose::Treat,
+        Purpose::Coc,
+        Purpose::Etreat,
+    ];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = |m: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % m
+    };
+    let time = RequestTime {
+        unix_secs: s.generator.now(),
+        nanos: 0,
+    };
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let citizen = next(s.generator.citizens());
+        let (holder, holder_type) = s.generator.provider(next(20_000) as u32);
+        let q = ClosedQuestion {
+            bsn: s.generator.bsn(citizen),
+            holder,
+            holder_type: holder_type.to_string(),
+            data_categories: vec![data[next(3) as usize].to_string()],
+            requester: Ura::EXAMPLE,
+            requester_type: requesters[next(5) as usize].to_string(),
+            role: "01.015".into(),
+            professional: Identifier {
+                root: "2.16.528.1.1007.3.1".into(),
+                extension: "000000123".into(),
+            },
+            mandated: None,
+            purpose: purposes[next(4) as usize],
+        };
+        let mut prepared = s
+            .service
+            .prepare(q.to_request(), time)
+            .expect("generated questions are valid");
+        out.append(&mut prepared);
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let s = setup();
+    let prepared = questions(&s, 4096);
+    let mut tally = std::collections::HashMap::new();
+    for p in &prepared {
+        *tally
+            .entry(s.service.decide_prepared(p).decision.as_str())
+            .or_insert(0usize) += 1;
+    }
+    eprintln!("decision mix over the 4096 bench questions: {tally:?}");
+
+    let mut group = c.benchmark_group("closed_question");
+    let mut i = 0usize;
+    group.bench_function("embedded_decision", |b| {
+        b.iter(|| {
+            i = (i + 1) & 4095;
+            black_box(s.service.decide_prepared(black_box(&prepared[i])))
+        })
+    });
+
+    group.bench_function("quick_xml_walk_5k", |b| {
+        b.iter(|| {
+            let mut reader = quick_xml::Reader::from_reader(black_box(QUESTION_5K));
+            let mut events = 0usize;
+            loop {
+                match reader.read_event() {
+                    Ok(quick_xml::events::Event::Eof) | Err(_) => break,
+                    Ok(_) => events += 1,
+                }
+            }
+            events
+        })
+    });
+
+    let limits = XmlLimits::default();
+    let time = RequestTime {
+        unix_secs: s.generator.now(),
+        nanos: 0,
+    };
+    let mut out = String::with_capacity(16 * 1024);
+    s.service
+        .answer(QUESTION_5K, &limits, time, &mut out)
+        .expect("the bench question is valid");
+    group.bench_function("bytes_to_bytes_5k", |b| {
+        b.iter(|| {
+            out.clear();
+            s.service
+                .answer(black_box(QUESTION_5K), &limits, time, &mut out)
+                .expect("valid");
+            out.len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

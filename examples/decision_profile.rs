@@ -1,0 +1,92 @@
+//! Profiling aid: builds a consent index from the generator, prepares questions and decides them
+//! in a loop, printing the mean time per decision. Run under `perf record --call-graph dwarf`.
+//!
+//! ```text
+//! cargo run --release --example decision_profile -- [CITIZENS] [DECISIONS]
+//! ```
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use pdp_core::consent::bsn::Ura;
+use pdp_core::consent::catalogue::Catalogue;
+use pdp_core::consent::generate::Generator;
+use pdp_core::consent::index::ConsentIndex;
+use pdp_core::consent::question::{ClosedQuestion, ClosedQuestionService, Identifier, Purpose};
+use pdp_core::xacml::request::RequestTime;
+use pdp_core::xacml::{CompileOptions, PolicySource};
+
+const POLICY: &str = include_str!("../policies/mitz-consent.xml");
+const CATALOGUE: &str = include_str!("../policies/mitz-catalogue.json");
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let citizens: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let decisions: usize = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2_000_000);
+    let catalogue = Arc::new(Catalogue::from_json(CATALOGUE).expect("catalogue"));
+    let generator = Generator::new(&catalogue, 1, citizens).expect("generator");
+    let index = Arc::new(ConsentIndex::from_records(&catalogue, generator.records()));
+    let service = ClosedQuestionService::new(
+        &[PolicySource {
+            name: "mitz-consent.xml",
+            text: POLICY,
+        }],
+        &CompileOptions::default(),
+        catalogue,
+        index,
+    )
+    .expect("policy");
+    let time = RequestTime {
+        unix_secs: generator.now(),
+        nanos: 0,
+    };
+    let data = ["GGC002", "GGC012", "GGC013"];
+    let requesters = ["J8", "Z3", "V6", "T2", "G5"];
+    let purposes = [
+        Purpose::Treat,
+        Purpose::Treat,
+        Purpose::Coc,
+        Purpose::Etreat,
+    ];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = |m: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % m
+    };
+    let mut prepared = Vec::new();
+    while prepared.len() < 4096 {
+        let (holder, holder_type) = generator.provider(next(20_000) as u32);
+        let q = ClosedQuestion {
+            bsn: generator.bsn(next(citizens)),
+            holder,
+            holder_type: holder_type.to_string(),
+            data_categories: vec![data[next(3) as usize].to_string()],
+            requester: Ura::EXAMPLE,
+            requester_type: requesters[next(5) as usize].to_string(),
+            role: "01.015".into(),
+            professional: Identifier {
+                root: "2.16.528.1.1007.3.1".into(),
+                extension: "000000123".into(),
+            },
+            mandated: None,
+            purpose: purposes[next(4) as usize],
+        };
+        prepared.append(&mut service.prepare(q.to_request(), time).expect("valid"));
+    }
+    let started = Instant::now();
+    let mut permits = 0usize;
+    for i in 0..decisions {
+        let r = service.decide_prepared(&prepared[i & 4095]);
+        permits += usize::from(r.decision == pdp_core::xacml::response::Decision::Permit);
+    }
+    let took = started.elapsed();
+    println!(
+        "{decisions} decisions, {:.0} ns each, {permits} permits",
+        took.as_nanos() as f64 / decisions as f64
+    );
+}
