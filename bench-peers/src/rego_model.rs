@@ -54,12 +54,16 @@ choices(records) := {r.choice |
 	r.consulting[input.consulting]
 }
 
-individual := choices(data.citizens[input.bsn].ind[input.ura]) if {
-	data.citizens[input.bsn].ind[input.ura]
+# The citizen's profile, looked up once per question (a rule's value is cached for the
+# evaluation; `data.citizens` is a large ordered map, so each lookup costs).
+citizen := data.citizens[input.bsn]
+
+individual := choices(citizen.ind[input.ura]) if {
+	citizen.ind[input.ura]
 } else := set()
 
-categorical := choices(data.citizens[input.bsn].cat[input.cat]) if {
-	data.citizens[input.bsn].cat[input.cat]
+categorical := choices(citizen.cat[input.cat]) if {
+	citizen.cat[input.cat]
 } else := set()
 
 # One level decides as soon as it has an applicable choice: "no" wins, then
