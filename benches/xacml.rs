@@ -85,6 +85,7 @@ fn compile(text: &str) -> Pdp {
             max_bytes: 256 * 1024 * 1024,
             ..XmlLimits::default()
         },
+        ..CompileOptions::default()
     };
     match Pdp::compile(
         &[PolicySource {

@@ -966,3 +966,74 @@ fn is_in_over_a_designator() {
         (Decision::Indeterminate, StatusCode::MissingAttribute)
     );
 }
+
+/// A policy of membership rules decides the same with and without its compiled rule table, on
+/// every combination of the tested values.
+#[test]
+fn rule_tables_decide_like_rule_by_rule_evaluation() {
+    let is_in = |id: &str, v: &str| {
+        format!(
+            r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in"><AttributeValue DataType="{STRING}">{v}</AttributeValue>{}</Apply>"#,
+            designator(id, false)
+        )
+    };
+    let and = |a: &str, b: &str| {
+        format!(r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:and">{a}{b}</Apply>"#)
+    };
+    let or = |a: &str, b: &str| {
+        format!(r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:or">{a}{b}</Apply>"#)
+    };
+    let not = |a: &str| {
+        format!(r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:not">{a}</Apply>"#)
+    };
+    let body = format!(
+        r#"<VariableDefinition VariableId="ab">{}</VariableDefinition>
+           <Rule RuleId="r1" Effect="Deny"><Condition>{}</Condition>
+             <ObligationExpressions><ObligationExpression ObligationId="o1" FulfillOn="Deny"/></ObligationExpressions></Rule>
+           <Rule RuleId="r2" Effect="Permit"><Condition>{}</Condition></Rule>
+           <Rule RuleId="r3" Effect="Permit"><Condition>{}</Condition></Rule>
+           <Rule RuleId="r4" Effect="Deny"/>"#,
+        or(&is_in("x", "a"), &is_in("x", "b")),
+        and(r#"<VariableReference VariableId="ab"/>"#, &is_in("y", "c")),
+        not(&is_in("y", "d")),
+        and(&is_in("x", "b"), &is_in("y", "d")),
+    );
+    let text = policy("p", "deny-overrides", "<Target/>", &body).replace(
+        "urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides",
+        "urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable",
+    );
+    let sources = [PolicySource {
+        name: "p.xml",
+        text: &text,
+    }];
+    let with = Pdp::compile(&sources, &CompileOptions::default()).expect("compiles");
+    let without = Pdp::compile(
+        &sources,
+        &CompileOptions {
+            rule_tables: false,
+            ..CompileOptions::default()
+        },
+    )
+    .expect("compiles");
+    let xs = [vec![], vec!["a"], vec!["b"], vec!["a", "b"], vec!["z"]];
+    let ys = [vec![], vec!["c"], vec!["d"], vec!["c", "d"]];
+    let mut seen = std::collections::HashSet::new();
+    for x in &xs {
+        for y in &ys {
+            let attrs: Vec<(&str, &str)> = x
+                .iter()
+                .map(|v| ("x", *v))
+                .chain(y.iter().map(|v| ("y", *v)))
+                .collect();
+            let a = decide(&with, &attrs);
+            let b = decide(&without, &attrs);
+            assert_eq!(a.decision, b.decision, "{attrs:?}");
+            assert_eq!(a.obligations.len(), b.obligations.len(), "{attrs:?}");
+            seen.insert(format!("{:?}{}", a.decision, a.obligations.len()));
+        }
+    }
+    assert!(
+        seen.len() >= 3,
+        "the combinations reach several rules: {seen:?}"
+    );
+}

@@ -284,6 +284,7 @@ fn compile(policies: &[PolicyFile], limits: &XmlLimits) -> Result<Pdp, Failure> 
         .collect();
     let options = CompileOptions {
         xml_limits: *limits,
+        ..CompileOptions::default()
     };
     Pdp::compile(&sources, &options)
         .map_err(|errors| Failure(errors.iter().map(ToString::to_string).collect()))

@@ -63,6 +63,7 @@ pub fn answer(input: &ClosedQuestionInput<'_>) -> Result<ClosedQuestionOutput, V
         .collect();
     let options = CompileOptions {
         xml_limits: *input.limits,
+        ..CompileOptions::default()
     };
     let service = ClosedQuestionService::new(&sources, &options, catalogue, index)
         .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;

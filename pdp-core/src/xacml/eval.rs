@@ -17,6 +17,7 @@ use super::response::{
     AttributeAssignment, MissingAttributeDetail, PolicyAction, PolicyIdentifier, PolicyKind,
     Status, StatusCode,
 };
+use super::table::RuleTable;
 use super::value::Value;
 
 /// Which decisions an Indeterminate result could have been (section 7.10).
@@ -146,7 +147,18 @@ impl<'a> Evaluator<'a> {
         let context = self.context;
         let rules = &policy.rules;
         let vars = &policy.variables;
-        let combined = if policy.rule_index.is_active() {
+        let tabled = policy
+            .rule_table
+            .as_ref()
+            .and_then(|table| self.table_bits(table).map(|bits| table.rule_for(bits)));
+        let combined = if let Some(decided) = tabled {
+            match decided {
+                Some(i) => {
+                    self.add_actions(Outcome::of(rules[i].effect.into()), &rules[i].actions, vars)
+                }
+                None => Outcome::not_applicable(),
+            }
+        } else if policy.rule_index.is_active() {
             let mut candidates = Vec::new();
             policy.rule_index.candidates(&context, &mut candidates);
             policy
@@ -193,6 +205,28 @@ impl<'a> Evaluator<'a> {
             set.algorithm
                 .combine(candidates, |i| self.eval_node(&children[i]))
         }
+    }
+
+    /// The membership bits of a rule table, or `None` when an attribute it tests could not be
+    /// supplied by a provider (then the rules are evaluated one by one, so that the provider's
+    /// Indeterminate shows exactly as the conditions would raise it).
+    fn table_bits(&self, table: &RuleTable) -> Option<u32> {
+        let mut bits = 0u32;
+        for attr in &table.attributes {
+            let mut present = false;
+            for v in self.context.matching(attr.key, attr.datatype, None) {
+                present = true;
+                for (literal, bit) in &attr.literals {
+                    if literal.equals(v) {
+                        bits |= bit;
+                    }
+                }
+            }
+            if !present && self.context.failure(attr.key).is_some() {
+                return None;
+            }
+        }
+        Some(bits)
     }
 
     /// only-one-applicable (C.9): Indeterminate if a target is Indeterminate or more than one

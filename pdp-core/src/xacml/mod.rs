@@ -19,6 +19,7 @@ pub mod pdp;
 pub mod provider;
 pub mod request;
 pub mod response;
+pub mod table;
 pub mod temporal;
 pub mod value;
 pub mod version;

@@ -12,6 +12,7 @@ use super::combine::Algorithm;
 use super::datatype::DataType;
 use super::functions::{ArgType, Function, StrictFn};
 use super::index::ChildIndex;
+use super::table::RuleTable;
 use super::value::Value;
 
 /// An interned identifier (attribute id or category).
@@ -204,6 +205,8 @@ pub struct Policy {
     pub algorithm: Algorithm,
     pub actions: Actions,
     pub rule_index: ChildIndex,
+    /// The decision table, when the rules are pure membership tests (see [`RuleTable`]).
+    pub rule_table: Option<RuleTable>,
 }
 
 /// `<PolicySet>`, with references resolved.

@@ -22,9 +22,21 @@ pub struct PolicySource<'a> {
 }
 
 /// Options of the compile step.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct CompileOptions {
     pub xml_limits: XmlLimits,
+    /// Compile decision tables for policies whose rules only test membership (see
+    /// [`crate::xacml::table`]). On by default; off evaluates every rule in turn (same results).
+    pub rule_tables: bool,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions {
+            xml_limits: XmlLimits::default(),
+            rule_tables: true,
+        }
+    }
 }
 
 /// A policy that cannot be loaded: where, and what is wrong in a sentence saying what to do.
@@ -100,7 +112,13 @@ impl Pdp {
                     continue;
                 }
             };
-            if let Some(parsed) = parse_policy_document(src.name, &doc, &mut symbols, &mut errors) {
+            if let Some(parsed) = parse_policy_document(
+                src.name,
+                &doc,
+                &mut symbols,
+                &mut errors,
+                options.rule_tables,
+            ) {
                 docs.push(LoadedDoc {
                     file: src.name.to_string(),
                     doc: parsed,

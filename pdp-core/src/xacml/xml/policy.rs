@@ -22,6 +22,7 @@ use crate::xacml::model::{
 };
 use crate::xacml::pdp::PolicyError;
 use crate::xacml::response::PolicyKind;
+use crate::xacml::table::RuleTable;
 use crate::xacml::value::Value;
 use crate::xacml::version::VersionMatch;
 use crate::xacml::xml::doc::{LineIndex, Position};
@@ -66,6 +67,7 @@ pub(crate) fn parse_policy_document(
     doc: &roxmltree::Document<'_>,
     symbols: &mut Symbols,
     errors: &mut Vec<PolicyError>,
+    rule_tables: bool,
 ) -> Option<ParsedDoc> {
     let before = errors.len();
     let mut p = Parser {
@@ -74,6 +76,7 @@ pub(crate) fn parse_policy_document(
         symbols,
         errors,
         ids: IdScope::default(),
+        rule_tables,
     };
     let root = doc.root_element();
     let parsed = p.top(root);
@@ -118,6 +121,8 @@ struct Parser<'a, 'd> {
     symbols: &'a mut Symbols,
     errors: &'a mut Vec<PolicyError>,
     ids: IdScope,
+    /// Build [`RuleTable`]s for policies of the supported shape.
+    rule_tables: bool,
 }
 
 type Opt<T> = Option<T>;
@@ -499,21 +504,28 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
                 "<Policy> needs a <Target> (an empty <Target/> matches every request)",
             );
         }
-        let variables = vars
+        let variables: Vec<Expr> = vars
             .exprs
             .into_iter()
             .map(|e| e.unwrap_or(Expr::Value(Value::Boolean(false))))
             .collect();
         let rule_index = ChildIndex::build(rules.iter().map(|r| &r.target));
+        let algorithm = algorithm?;
+        let rule_table = if self.rule_tables {
+            RuleTable::build(algorithm, &rules, &variables)
+        } else {
+            None
+        };
         Some(Arc::new(Policy {
             id: Arc::from(id?),
             version,
             target: target?,
             variables,
             rules,
-            algorithm: algorithm?,
+            algorithm,
             actions,
             rule_index,
+            rule_table,
         }))
     }
 
