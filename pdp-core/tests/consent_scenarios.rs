@@ -516,3 +516,33 @@ fn changes_in_the_index_are_decided_on_immediately() {
     assert!(w.index.remove(r.bsn, &r.key()));
     assert_eq!(w.decide(&treat()).decision, Decision::Deny);
 }
+
+#[test]
+fn a_prepared_question_sees_index_changes_made_after_preparation() {
+    let w = world();
+    let prepared = w
+        .service
+        .prepare(
+            treat().to_request(),
+            RequestTime {
+                unix_secs: NOW,
+                nanos: 0,
+            },
+        )
+        .expect("valid");
+    assert_eq!(
+        w.service.decide_prepared(&prepared[0]).decision,
+        Decision::Deny
+    );
+    let r = w.record(w.hospitals(), "GGC002", "RPZAC005", Choice::Yes);
+    w.add(r);
+    assert_eq!(
+        w.service.decide_prepared(&prepared[0]).decision,
+        Decision::Permit
+    );
+    assert!(w.index.remove(r.bsn, &r.key()));
+    assert_eq!(
+        w.service.decide_prepared(&prepared[0]).decision,
+        Decision::Deny
+    );
+}

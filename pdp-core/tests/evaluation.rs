@@ -844,6 +844,7 @@ impl pdp_core::xacml::AttributeProvider for ClearanceProvider {
     fn provide(
         &self,
         request: &pdp_core::xacml::ProviderRequest<'_>,
+        _prepared: Option<&pdp_core::xacml::provider::PreparedInputs>,
         out: &mut pdp_core::xacml::ProvidedAttributes<'_>,
     ) {
         use pdp_core::xacml::value::Value;

@@ -24,7 +24,7 @@ use super::catalogue::Catalogue;
 use super::index::{ConsentIndex, FactsQuery};
 use super::record::{Choice, ChoiceSet};
 use crate::xacml::provider::{
-    AttributeProvider, AttributeRef, ProvidedAttributes, ProviderRequest,
+    AttributeProvider, AttributeRef, PreparedInputs, ProvidedAttributes, ProviderRequest,
 };
 use crate::xacml::response::{Status, StatusCode};
 use crate::xacml::value::Value;
@@ -176,14 +176,38 @@ impl AttributeProvider for ConsentProvider {
         ]
     }
 
-    fn provide(&self, request: &ProviderRequest<'_>, out: &mut ProvidedAttributes<'_>) {
-        match self.query(request) {
+    /// Resolves the question's codes through the catalogue once, when the question is
+    /// prepared: the decision then only consults the index.
+    fn prepare(&self, request: &ProviderRequest<'_>) -> Option<PreparedInputs> {
+        Some(Arc::new(self.query(request)))
+    }
+
+    fn provide(
+        &self,
+        request: &ProviderRequest<'_>,
+        prepared: Option<&PreparedInputs>,
+        out: &mut ProvidedAttributes<'_>,
+    ) {
+        let computed;
+        let query = match prepared.and_then(|p| p.downcast_ref::<Result<FactsQuery, String>>()) {
+            Some(q) => q,
+            None => {
+                computed = self.query(request);
+                &computed
+            }
+        };
+        match query {
             Ok(q) => {
+                // The time of this decision, not of preparation.
+                let q = FactsQuery {
+                    now: request.time().unix_secs,
+                    ..*q
+                };
                 let facts = self.index.facts(&q);
                 self.push(out, OUT_INDIVIDUAL, facts.individual);
                 self.push(out, OUT_CATEGORICAL, facts.categorical);
             }
-            Err(reason) => out.fail_all(Status::new(StatusCode::ProcessingError, reason)),
+            Err(reason) => out.fail_all(Status::new(StatusCode::ProcessingError, reason.clone())),
         }
     }
 }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use super::context::{Context, Lookup};
 use super::eval::{Evaluator, Verdict};
 use super::model::{PolicyNode, Symbols};
-use super::provider::{AttributeProvider, BoundProvider, ProvidedAttributes, ProviderRequest};
+use super::provider::{
+    AttributeProvider, BoundProvider, PreparedInputs, ProvidedAttributes, ProviderRequest,
+};
 use super::request::{Request, RequestCategory, RequestTime};
 use super::response::{Decision, DecisionResult, Response, Status, StatusCode};
 use super::xml::doc::{parse_document, Position, XmlLimits};
@@ -64,12 +66,26 @@ pub struct Pdp {
 }
 
 /// An individual decision request, interned and ready to evaluate (see [`Pdp::prepare`]).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PreparedRequest {
     context: Context,
     echo: Arc<Vec<RequestCategory>>,
     return_policy_ids: bool,
     time: RequestTime,
+    /// What the attribute provider prepared for this request, if anything.
+    provider_inputs: Option<PreparedInputs>,
+}
+
+impl fmt::Debug for PreparedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedRequest")
+            .field("context", &self.context)
+            .field("echo", &self.echo)
+            .field("return_policy_ids", &self.return_policy_ids)
+            .field("time", &self.time)
+            .field("provider_inputs", &self.provider_inputs.is_some())
+            .finish()
+    }
 }
 
 impl Pdp {
@@ -173,11 +189,22 @@ impl Pdp {
     pub fn prepare(&self, request: &Request, time: RequestTime) -> Vec<PreparedRequest> {
         individual_requests(&request.categories)
             .into_iter()
-            .map(|cats| PreparedRequest {
-                context: Context::new(cats.iter().copied(), &self.symbols, time),
-                echo: Arc::new(echo(&cats)),
-                return_policy_ids: request.return_policy_id_list,
-                time,
+            .map(|cats| {
+                let context = Context::new(cats.iter().copied(), &self.symbols, time);
+                let provider_inputs = self.provider.as_ref().and_then(|bound| {
+                    bound.provider.prepare(&ProviderRequest {
+                        context: &context,
+                        input_keys: &bound.input_keys,
+                        time,
+                    })
+                });
+                PreparedRequest {
+                    context,
+                    echo: Arc::new(echo(&cats)),
+                    return_policy_ids: request.return_policy_id_list,
+                    time,
+                    provider_inputs,
+                }
             })
             .collect()
     }
@@ -198,7 +225,9 @@ impl Pdp {
                 input_keys: &bound.input_keys,
                 time: request.time,
             };
-            bound.provider.provide(&view, &mut provided);
+            bound
+                .provider
+                .provide(&view, request.provider_inputs.as_ref(), &mut provided);
         }
         let lookup = Lookup::new(&request.context, &provided.entries, &provided.failures);
         let mut ev = Evaluator::new(lookup, request.return_policy_ids);

@@ -10,7 +10,9 @@
 //! Providers run once per individual decision, just before evaluation, inside
 //! [`crate::xacml::Pdp::decide`]. They must be pure and fast: no I/O, no blocking.
 
+use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 
 use arrayvec::ArrayVec;
 
@@ -52,20 +54,37 @@ pub trait AttributeProvider: Send + Sync {
     fn inputs(&self) -> Vec<AttributeRef>;
     /// The attributes it supplies, in the order [`ProvidedAttributes::push`] indexes them.
     fn outputs(&self) -> Vec<AttributeRef>;
-    /// Supplies the outputs for one individual request.
-    fn provide(&self, request: &ProviderRequest<'_>, out: &mut ProvidedAttributes<'_>);
+    /// Work that depends only on the request — not on the time of the decision or on data the
+    /// provider may change — done once when the request is prepared ([`crate::xacml::Pdp::prepare`]),
+    /// for example resolving codes in the request to ids. Whatever it returns is handed back to
+    /// [`AttributeProvider::provide`]. The default does nothing.
+    fn prepare(&self, _request: &ProviderRequest<'_>) -> Option<PreparedInputs> {
+        None
+    }
+
+    /// Supplies the outputs for one individual request; `prepared` is what
+    /// [`AttributeProvider::prepare`] returned for it.
+    fn provide(
+        &self,
+        request: &ProviderRequest<'_>,
+        prepared: Option<&PreparedInputs>,
+        out: &mut ProvidedAttributes<'_>,
+    );
 }
+
+/// What a provider computed when a request was prepared; see [`AttributeProvider::prepare`].
+pub type PreparedInputs = Arc<dyn Any + Send + Sync>;
 
 /// A provider with its inputs and outputs resolved to interned keys.
 pub(crate) struct BoundProvider {
-    pub provider: std::sync::Arc<dyn AttributeProvider>,
+    pub provider: Arc<dyn AttributeProvider>,
     pub input_keys: Vec<u64>,
     pub output_keys: Vec<u64>,
 }
 
 impl BoundProvider {
     /// Interns the provider's attributes (so that request parsing keeps the inputs).
-    pub fn bind(provider: std::sync::Arc<dyn AttributeProvider>, symbols: &mut Symbols) -> Self {
+    pub fn bind(provider: Arc<dyn AttributeProvider>, symbols: &mut Symbols) -> Self {
         let mut key = |a: &AttributeRef| {
             attr_key(symbols.intern(&a.category), symbols.intern(&a.attribute_id))
         };
