@@ -343,19 +343,22 @@ impl<'a> Evaluator<'a> {
         action: &ActionExpr,
         vars: &[Expr],
     ) -> Result<PolicyAction, Box<Status>> {
+        if let Some(constant) = &action.constant {
+            return Ok(constant.clone());
+        }
         let mut assignments = Vec::with_capacity(action.assignments.len());
         for a in &action.assignments {
-            let values = match self.eval_expr(&a.expr, vars)? {
-                Val::Single(v) => vec![v],
-                Val::Bag(b) => b.values,
-            };
-            // A bag yields one assignment per value (section 5.41); an empty bag yields none.
-            assignments.extend(values.into_iter().map(|value| AttributeAssignment {
+            let assignment = |value| AttributeAssignment {
                 attribute_id: a.attribute_id.clone(),
                 category: a.category.clone(),
                 issuer: a.issuer.clone(),
                 value,
-            }));
+            };
+            match self.eval_expr(&a.expr, vars)? {
+                Val::Single(v) => assignments.push(assignment(v)),
+                // A bag yields one assignment per value (section 5.41); an empty bag yields none.
+                Val::Bag(b) => assignments.extend(b.values.into_iter().map(assignment)),
+            }
         }
         Ok(PolicyAction {
             id: action.id.clone(),

@@ -12,6 +12,7 @@ use super::combine::Algorithm;
 use super::datatype::DataType;
 use super::functions::{ArgType, Function, StrictFn};
 use super::index::ChildIndex;
+use super::response::PolicyAction;
 use super::table::RuleTable;
 use super::value::Value;
 
@@ -169,6 +170,8 @@ pub struct ActionExpr {
     pub id: Arc<str>,
     pub applies_to: Effect,
     pub assignments: Vec<AssignmentExpr>,
+    /// The evaluated action, when every assignment is a literal: built once at compile time.
+    pub constant: Option<PolicyAction>,
 }
 
 /// Obligation and advice expressions of a rule, policy or policy set.

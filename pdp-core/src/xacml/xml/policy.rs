@@ -21,7 +21,7 @@ use crate::xacml::model::{
     IsIn, Match, Policy, RegexMatch, Rule, Symbols, Target,
 };
 use crate::xacml::pdp::PolicyError;
-use crate::xacml::response::PolicyKind;
+use crate::xacml::response::{AttributeAssignment, PolicyAction, PolicyKind};
 use crate::xacml::table::RuleTable;
 use crate::xacml::value::Value;
 use crate::xacml::version::VersionMatch;
@@ -1018,10 +1018,28 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
                 }
             }
             if let (Some(id), Some(applies_to)) = (id, applies_to) {
+                let id: Arc<str> = Arc::from(id);
+                let constant = assignments
+                    .iter()
+                    .map(|a| match &a.expr {
+                        Expr::Value(v) => Some(AttributeAssignment {
+                            attribute_id: a.attribute_id.clone(),
+                            category: a.category.clone(),
+                            issuer: a.issuer.clone(),
+                            value: v.clone(),
+                        }),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .map(|assignments| PolicyAction {
+                        id: id.clone(),
+                        assignments,
+                    });
                 out.push(ActionExpr {
-                    id: Arc::from(id),
+                    id,
                     applies_to,
                     assignments,
+                    constant,
                 });
             }
         }
