@@ -410,7 +410,7 @@ impl<'c, 'a> RequestParser<'c, 'a> {
             None => None,
         };
         let mut has_content = false;
-        let mut attributes = Vec::new();
+        let mut attributes = Vec::with_capacity(4);
         while let Some(child) = self.next_child("Attributes")? {
             match child.local_in(XACML_NS) {
                 Some("Attribute") => {

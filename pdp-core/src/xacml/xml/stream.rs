@@ -18,10 +18,6 @@
 
 use std::borrow::Cow;
 
-use quick_xml::events::attributes::Attributes;
-use quick_xml::events::Event;
-use quick_xml::Reader;
-
 use super::doc::{LineIndex, Position, XmlErrorKind, XmlLimits};
 
 /// The namespace bound to the `xml` prefix (`xml:id`, `xml:lang`).
@@ -78,6 +74,9 @@ pub struct Attr<'a> {
     pub raw: &'a str,
     /// Byte offset of the value.
     pub offset: usize,
+    /// The value holds an entity reference or a tab / line end, so [`XmlCursor::attr_value`]
+    /// has work to do (found while scanning for the closing quote, so the common case is free).
+    special: bool,
 }
 
 /// What the cursor found next.
@@ -101,17 +100,50 @@ struct Binding<'a> {
     depth: usize,
 }
 
-/// The streaming cursor. Reuse is not needed: it allocates only for namespace bindings and
-/// attributes beyond the first few, once per document.
+/// Byte classes for the start-tag scanner: one table lookup per byte instead of a chain of
+/// comparisons.
+const C_WS: u8 = 1; // XML white space
+const C_NAME_END: u8 = 2; // ends a name: white space, `/`, `>`, `=`, `<`, quotes
+const C_COLON: u8 = 4; // `:`, the prefix separator
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b' ' as usize] = C_WS | C_NAME_END;
+    t[b'\t' as usize] = C_WS | C_NAME_END;
+    t[b'\n' as usize] = C_WS | C_NAME_END;
+    t[b'\r' as usize] = C_WS | C_NAME_END;
+    t[b'/' as usize] = C_NAME_END;
+    t[b'>' as usize] = C_NAME_END;
+    t[b'=' as usize] = C_NAME_END;
+    t[b'<' as usize] = C_NAME_END;
+    t[b'"' as usize] = C_NAME_END;
+    t[b'\'' as usize] = C_NAME_END;
+    t[b':' as usize] = C_COLON;
+    t
+};
+
+#[inline]
+fn class(b: u8) -> u8 {
+    CLASS[b as usize]
+}
+
+/// The streaming cursor: its own tokenizer over the borrowed bytes (a start tag, its
+/// attributes, namespace declarations and checks are handled in one scan of the tag). It
+/// allocates only for namespace bindings, open elements and attributes beyond the first few,
+/// once per document.
 pub struct XmlCursor<'a> {
     text: &'a str,
-    reader: Reader<&'a [u8]>,
+    bytes: &'a [u8],
+    /// Byte offset of the next unread markup or text.
+    pos: usize,
     limits: XmlLimits,
     depth: usize,
     nodes: u32,
     root_seen: bool,
     /// An empty element was just reported; its end comes next.
     pending_end: bool,
+    /// Qualified names of the open elements (not of an empty one), for end-tag matching.
+    open: Vec<&'a str>,
     ns: Vec<Binding<'a>>,
     attrs: Vec<Attr<'a>>,
 }
@@ -120,19 +152,16 @@ impl<'a> XmlCursor<'a> {
     /// A cursor at the start of `text`. The caller checks the size limit (it needs the byte
     /// length before decoding anyway).
     pub fn new(text: &'a str, limits: &XmlLimits) -> Self {
-        let mut reader = Reader::from_str(text);
-        let config = reader.config_mut();
-        config.trim_text(false);
-        config.check_end_names = true;
-        config.expand_empty_elements = false;
         XmlCursor {
             text,
-            reader,
+            bytes: text.as_bytes(),
+            pos: 0,
             limits: *limits,
             depth: 0,
             nodes: 0,
             root_seen: false,
             pending_end: false,
+            open: Vec::with_capacity(16),
             ns: Vec::with_capacity(8),
             attrs: Vec::with_capacity(8),
         }
@@ -162,7 +191,7 @@ impl<'a> XmlCursor<'a> {
     pub fn attr(&self, local: &str) -> Option<Attr<'a>> {
         self.attrs
             .iter()
-            .find(|a| a.prefix.is_empty() && a.local == local)
+            .find(|a| a.prefix.is_empty() && a.local.len() == local.len() && a.local == local)
             .copied()
     }
 
@@ -195,10 +224,7 @@ impl<'a> XmlCursor<'a> {
     /// Borrowed unless the value contains either.
     pub fn attr_value(&self, attr: &Attr<'a>) -> Result<Cow<'a, str>, StreamError> {
         let raw = attr.raw;
-        if !raw
-            .bytes()
-            .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
-        {
+        if !attr.special {
             return Ok(Cow::Borrowed(raw));
         }
         let normalised = raw.replace("\r\n", " ").replace(['\t', '\n', '\r'], " ");
@@ -227,16 +253,7 @@ impl<'a> XmlCursor<'a> {
             return Ok(Item::End);
         }
         loop {
-            let offset = self.reader.buffer_position() as usize;
-            let event = match self.reader.read_event() {
-                Ok(event) => event,
-                Err(e) => {
-                    return Err(StreamError::malformed(
-                        self.reader.error_position() as usize,
-                        e.to_string(),
-                    ))
-                }
-            };
+            let offset = self.pos;
             self.nodes = self.nodes.saturating_add(1);
             if self.nodes > self.limits.max_nodes {
                 return Err(StreamError {
@@ -246,87 +263,40 @@ impl<'a> XmlCursor<'a> {
                     offset,
                 });
             }
-            match event {
-                Event::Start(start) => {
-                    let raw = self.sub(&start, offset)?;
-                    return self
-                        .open(raw, start.name().as_ref().len(), offset)
-                        .map(Item::Start);
+            let Some(&first) = self.bytes.get(offset) else {
+                return self.eof(offset);
+            };
+            if first != b'<' {
+                let end = memchr::memchr(b'<', self.bytes.get(offset..).unwrap_or_default())
+                    .map_or(self.bytes.len(), |i| offset + i);
+                let raw = self.slice(offset, end)?;
+                self.pos = end;
+                if self.depth == 0 {
+                    if !is_xml_whitespace(raw) {
+                        let message = if self.root_seen {
+                            "text after the root element"
+                        } else {
+                            "text before the root element; an XML document starts with \
+                             an element"
+                        };
+                        return Err(StreamError::malformed(offset, message));
+                    }
+                    continue;
                 }
-                Event::Empty(start) => {
-                    let raw = self.sub(&start, offset)?;
-                    let tag = self.open(raw, start.name().as_ref().len(), offset)?;
-                    self.pending_end = true;
+                return Ok(Item::Text { raw, offset });
+            }
+            match self.bytes.get(offset + 1) {
+                Some(b'/') => return self.end_tag(offset),
+                Some(b'?') => self.processing_instruction(offset)?,
+                Some(b'!') => {
+                    if let Some(text) = self.bang(offset)? {
+                        return Ok(Item::CData { text, offset });
+                    }
+                }
+                _ => {
+                    let (tag, empty) = self.start_tag(offset)?;
+                    self.pending_end = empty;
                     return Ok(Item::Start(tag));
-                }
-                Event::End(_) => {
-                    if self.depth == 0 {
-                        return Err(StreamError::malformed(
-                            offset,
-                            "end tag without a start tag",
-                        ));
-                    }
-                    self.close();
-                    return Ok(Item::End);
-                }
-                Event::Text(t) => {
-                    let raw = self.sub(&t, offset)?;
-                    if self.depth == 0 {
-                        if !is_xml_whitespace(raw) {
-                            let message = if self.root_seen {
-                                "text after the root element"
-                            } else {
-                                "text before the root element; an XML document starts with \
-                                 an element"
-                            };
-                            return Err(StreamError::malformed(offset, message));
-                        }
-                        continue;
-                    }
-                    return Ok(Item::Text { raw, offset });
-                }
-                Event::CData(c) => {
-                    let text = self.sub(&c, offset)?;
-                    if self.depth == 0 {
-                        return Err(StreamError::malformed(
-                            offset,
-                            "CDATA section outside the root element",
-                        ));
-                    }
-                    return Ok(Item::CData { text, offset });
-                }
-                Event::Decl(_) => {
-                    if offset != 0 {
-                        return Err(StreamError::malformed(
-                            offset,
-                            "an XML declaration is only allowed at the very start",
-                        ));
-                    }
-                }
-                Event::Comment(_) | Event::PI(_) => {}
-                Event::DocType(_) => {
-                    return Err(StreamError {
-                        kind: XmlErrorKind::Doctype,
-                        offset,
-                    })
-                }
-                Event::Eof => {
-                    if self.depth > 0 {
-                        return Err(StreamError::malformed(
-                            offset,
-                            format!(
-                                "unexpected end of the document: {} element(s) are not closed",
-                                self.depth
-                            ),
-                        ));
-                    }
-                    if !self.root_seen {
-                        return Err(StreamError::malformed(
-                            offset,
-                            "the document has no root element",
-                        ));
-                    }
-                    return Ok(Item::Eof);
                 }
             }
         }
@@ -363,7 +333,7 @@ impl<'a> XmlCursor<'a> {
         match self.next_item()? {
             Item::Eof => Ok(()),
             _ => Err(StreamError::malformed(
-                self.reader.buffer_position() as usize,
+                self.pos,
                 "content after the root element",
             )),
         }
@@ -382,27 +352,203 @@ impl<'a> XmlCursor<'a> {
         }
     }
 
-    /// The input text that `part` (a slice quick-xml handed out) covers, with the input's
-    /// lifetime. quick-xml borrows every event from the input when reading from a slice, so
-    /// this never fails in practice; if it ever did, the document is refused rather than
-    /// misread.
-    fn sub(&self, part: &[u8], offset: usize) -> Result<&'a str, StreamError> {
-        let base = self.text.as_ptr() as usize;
-        let start = (part.as_ptr() as usize).wrapping_sub(base);
+    /// `text[start..end]`; every offset the tokenizer produces lies next to an ASCII delimiter,
+    /// so this never fails, but a bad offset refuses the document rather than panicking.
+    #[inline]
+    fn slice(&self, start: usize, end: usize) -> Result<&'a str, StreamError> {
         self.text
-            .get(start..start.wrapping_add(part.len()))
-            .filter(|_| start <= self.text.len())
-            .ok_or_else(|| StreamError::malformed(offset, "unreadable markup"))
+            .get(start..end)
+            .ok_or_else(|| StreamError::malformed(start, "unreadable markup"))
     }
 
-    /// Handles a start tag: depth and root checks, namespace declarations, attributes, name
-    /// resolution.
-    fn open(
-        &mut self,
-        raw: &'a str,
-        name_len: usize,
-        offset: usize,
-    ) -> Result<Tag<'a>, StreamError> {
+    /// The end of the input.
+    fn eof(&self, offset: usize) -> Result<Item<'a>, StreamError> {
+        if self.depth > 0 {
+            return Err(StreamError::malformed(
+                offset,
+                format!(
+                    "unexpected end of the document: {} element(s) are not closed",
+                    self.depth
+                ),
+            ));
+        }
+        if !self.root_seen {
+            return Err(StreamError::malformed(
+                offset,
+                "the document has no root element",
+            ));
+        }
+        Ok(Item::Eof)
+    }
+
+    /// `</name>` at `offset`: it must close the innermost open element.
+    fn end_tag(&mut self, offset: usize) -> Result<Item<'a>, StreamError> {
+        let name_start = offset + 2;
+        let Some(gt) = memchr::memchr(b'>', self.bytes.get(name_start..).unwrap_or_default())
+            .map(|i| name_start + i)
+        else {
+            return Err(StreamError::malformed(
+                offset,
+                "an end tag is not closed with '>'",
+            ));
+        };
+        let name = self.slice(name_start, gt)?;
+        let name = name.trim_end_matches([' ', '\t', '\r', '\n']);
+        let Some(&expected) = self.open.last() else {
+            return Err(StreamError::malformed(
+                offset,
+                "end tag without a start tag",
+            ));
+        };
+        if name != expected {
+            return Err(StreamError::malformed(
+                offset,
+                format!("the end tag </{name}> does not match the start tag <{expected}>"),
+            ));
+        }
+        self.open.pop();
+        self.pos = gt + 1;
+        self.close();
+        Ok(Item::End)
+    }
+
+    /// `<?target ...?>` at `offset`: the XML declaration (only at the very start) or a
+    /// processing instruction, both skipped.
+    fn processing_instruction(&mut self, offset: usize) -> Result<(), StreamError> {
+        let body = offset + 2;
+        let Some(end) = memchr::memmem::find(self.bytes.get(body..).unwrap_or_default(), b"?>")
+            .map(|i| body + i)
+        else {
+            return Err(StreamError::malformed(
+                offset,
+                "a processing instruction is not closed with '?>'",
+            ));
+        };
+        let content = self.bytes.get(body..end).unwrap_or_default();
+        let target_len = content
+            .iter()
+            .position(|&b| class(b) & C_WS != 0)
+            .unwrap_or(content.len());
+        if target_len == 0 {
+            return Err(StreamError::malformed(
+                offset,
+                "a processing instruction without a target",
+            ));
+        }
+        if content.get(..target_len) == Some(b"xml".as_slice()) && offset != 0 {
+            return Err(StreamError::malformed(
+                offset,
+                "an XML declaration is only allowed at the very start",
+            ));
+        }
+        self.pos = end + 2;
+        Ok(())
+    }
+
+    /// `<!` at `offset`: a comment (skipped), a CDATA section (returned) or a DOCTYPE (refused:
+    /// no DTD, so no entity, is ever read).
+    fn bang(&mut self, offset: usize) -> Result<Option<&'a str>, StreamError> {
+        let rest = self.bytes.get(offset..).unwrap_or_default();
+        if rest.starts_with(b"<!--") {
+            let body = offset + 4;
+            let Some(end) =
+                memchr::memmem::find(self.bytes.get(body..).unwrap_or_default(), b"-->")
+            else {
+                return Err(StreamError::malformed(
+                    offset,
+                    "a comment is not closed with '-->'",
+                ));
+            };
+            self.pos = body + end + 3;
+            return Ok(None);
+        }
+        if rest.starts_with(b"<![CDATA[") {
+            let body = offset + 9;
+            let Some(end) =
+                memchr::memmem::find(self.bytes.get(body..).unwrap_or_default(), b"]]>")
+            else {
+                return Err(StreamError::malformed(
+                    offset,
+                    "a CDATA section is not closed with ']]>'",
+                ));
+            };
+            if self.depth == 0 {
+                return Err(StreamError::malformed(
+                    offset,
+                    "CDATA section outside the root element",
+                ));
+            }
+            let text = self.slice(body, body + end)?;
+            self.pos = body + end + 3;
+            return Ok(Some(text));
+        }
+        if rest
+            .get(2..9)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"DOCTYPE"))
+        {
+            return Err(StreamError {
+                kind: XmlErrorKind::Doctype,
+                offset,
+            });
+        }
+        Err(StreamError::malformed(
+            offset,
+            "'<!' starts neither a comment nor a CDATA section",
+        ))
+    }
+
+    /// The name that starts at `start`: where it ends (the first byte that ends a name) and
+    /// where its first colon is, found in the same scan.
+    #[inline]
+    fn scan_name(&self, start: usize) -> (usize, Option<usize>) {
+        let rest = self.bytes.get(start..).unwrap_or_default();
+        let mut colon = None;
+        for (k, &b) in rest.iter().enumerate() {
+            let c = class(b);
+            if c & (C_NAME_END | C_COLON) != 0 {
+                if c & C_NAME_END != 0 {
+                    return (start + k, colon);
+                }
+                if colon.is_none() {
+                    colon = Some(start + k);
+                }
+            }
+        }
+        (start + rest.len(), colon)
+    }
+
+    /// Splits `name`, which starts at byte `start`, at the first colon that
+    /// [`scan_name`](Self::scan_name) found.
+    #[inline]
+    fn qname_parts(name: &'a str, start: usize, colon: Option<usize>) -> (&'a str, &'a str) {
+        match colon.and_then(|c| name.split_at_checked(c.checked_sub(start)?)) {
+            Some((prefix, rest)) => (prefix, rest.get(1..).unwrap_or("")),
+            None => ("", name),
+        }
+    }
+
+    #[inline]
+    fn skip_ws(&self, mut i: usize) -> usize {
+        while self.bytes.get(i).is_some_and(|&b| class(b) & C_WS != 0) {
+            i += 1;
+        }
+        i
+    }
+
+    /// A start tag at `offset`, in one scan: name, attributes (values found by their quotes,
+    /// checked for `<` and classified on the way), namespace declarations, duplicate and
+    /// prefix checks, depth and root checks, name resolution. Returns the tag and whether it
+    /// was empty (`<a/>`).
+    fn start_tag(&mut self, offset: usize) -> Result<(Tag<'a>, bool), StreamError> {
+        let name_start = offset + 1;
+        let (name_end, name_colon) = self.scan_name(name_start);
+        if name_end == name_start {
+            return Err(StreamError::malformed(
+                offset,
+                "'<' must start a tag name; write &lt; for a literal '<'",
+            ));
+        }
+        let qname = self.slice(name_start, name_end)?;
         if self.depth == 0 {
             if self.root_seen {
                 return Err(StreamError::malformed(
@@ -421,56 +567,43 @@ impl<'a> XmlCursor<'a> {
                 offset,
             });
         }
-        let qname = raw.get(..name_len).unwrap_or(raw);
         self.attrs.clear();
-        let mut attributes = Attributes::new(raw, name_len);
-        attributes.with_checks(false);
-        for attribute in attributes {
-            let attribute = attribute.map_err(|e| StreamError::malformed(offset, e.to_string()))?;
-            let key = self.sub(attribute.key.as_ref(), offset)?;
-            let value = match &attribute.value {
-                Cow::Borrowed(v) => self.sub(v, offset)?,
-                Cow::Owned(_) => {
-                    return Err(StreamError::malformed(offset, "unreadable attribute"))
+        let mut i = name_end;
+        let empty = loop {
+            let after_value = i;
+            i = self.skip_ws(i);
+            match self.bytes.get(i) {
+                Some(b'>') => {
+                    i += 1;
+                    break false;
                 }
-            };
-            let value_offset = value.as_ptr() as usize - self.text.as_ptr() as usize;
-            if value.bytes().any(|b| b == b'<') {
+                Some(b'/') => {
+                    if self.bytes.get(i + 1) != Some(&b'>') {
+                        return Err(StreamError::malformed(
+                            i,
+                            "'/' in a start tag not before '>'",
+                        ));
+                    }
+                    i += 2;
+                    break true;
+                }
+                None => {
+                    return Err(StreamError::malformed(
+                        offset,
+                        format!("the start tag <{qname}> is not closed with '>'"),
+                    ))
+                }
+                Some(_) => {}
+            }
+            if i == after_value {
                 return Err(StreamError::malformed(
-                    value_offset,
-                    format!("'<' is not allowed in the value of attribute {key}"),
+                    i,
+                    format!("white space is required between the attributes of <{qname}>"),
                 ));
             }
-            let (prefix, local) = split_qname(key);
-            if prefix.is_empty() && local == "xmlns" {
-                let uri = unescape(value, value_offset)?;
-                self.bind("", uri, value_offset)?;
-                continue;
-            }
-            if prefix == "xmlns" {
-                let uri = unescape(value, value_offset)?;
-                self.bind(local, uri, value_offset)?;
-                continue;
-            }
-            // Local names first: they differ in length almost always, which settles the
-            // comparison without a call into `memcmp` (this check runs for every attribute).
-            if self
-                .attrs
-                .iter()
-                .any(|a| a.local.len() == local.len() && a.local == local && a.prefix == prefix)
-            {
-                return Err(StreamError::malformed(
-                    offset,
-                    format!("attribute {key} appears twice"),
-                ));
-            }
-            self.attrs.push(Attr {
-                prefix,
-                local,
-                raw: value,
-                offset: value_offset,
-            });
-        }
+            i = self.attribute(i, qname)?;
+        };
+        self.pos = i;
         // Prefixed attributes must use bound prefixes.
         for a in &self.attrs {
             if !a.prefix.is_empty() && self.resolve(a.prefix).is_none() {
@@ -480,7 +613,7 @@ impl<'a> XmlCursor<'a> {
                 ));
             }
         }
-        let (prefix, local) = split_qname(qname);
+        let (prefix, local) = Self::qname_parts(qname, name_start, name_colon);
         let ns = if prefix.is_empty() {
             self.ns
                 .iter()
@@ -499,7 +632,85 @@ impl<'a> XmlCursor<'a> {
                 }
             }
         };
-        Ok(Tag { ns, local, offset })
+        if !empty {
+            self.open.push(qname);
+        }
+        Ok((Tag { ns, local, offset }, empty))
+    }
+
+    /// One attribute `name = "value"` starting at `start`; returns the offset after it.
+    fn attribute(&mut self, start: usize, qname: &str) -> Result<usize, StreamError> {
+        let (key_end, key_colon) = self.scan_name(start);
+        if key_end == start {
+            return Err(StreamError::malformed(
+                start,
+                format!("an attribute name is expected in the start tag <{qname}>"),
+            ));
+        }
+        let key = self.slice(start, key_end)?;
+        let mut i = self.skip_ws(key_end);
+        if self.bytes.get(i) != Some(&b'=') {
+            return Err(StreamError::malformed(
+                start,
+                format!("attribute {key} has no value (expected {key}=\"...\")"),
+            ));
+        }
+        i = self.skip_ws(i + 1);
+        let quote = match self.bytes.get(i) {
+            Some(&q) if q == b'"' || q == b'\'' => q,
+            _ => {
+                return Err(StreamError::malformed(
+                    i,
+                    format!("the value of attribute {key} must be quoted"),
+                ))
+            }
+        };
+        let value_start = i + 1;
+        let rest = self.bytes.get(value_start..).unwrap_or_default();
+        let Some((len, flags)) = scan_value(rest, quote) else {
+            return Err(StreamError::malformed(
+                value_start,
+                format!("the value of attribute {key} is not closed"),
+            ));
+        };
+        let j = value_start + len;
+        if flags & V_LT != 0 {
+            return Err(StreamError::malformed(
+                value_start,
+                format!("'<' is not allowed in the value of attribute {key}"),
+            ));
+        }
+        let special = flags & V_SPECIAL != 0;
+        let value = self.slice(value_start, j)?;
+        let (prefix, local) = Self::qname_parts(key, start, key_colon);
+        if prefix.is_empty() && local == "xmlns" {
+            let uri = unescape(value, value_start)?;
+            self.bind("", uri, value_start)?;
+        } else if prefix == "xmlns" {
+            let uri = unescape(value, value_start)?;
+            self.bind(local, uri, value_start)?;
+        } else {
+            // Local names first: they differ in length almost always, which settles the
+            // comparison without a call into `memcmp` (this check runs for every attribute).
+            if self
+                .attrs
+                .iter()
+                .any(|a| a.local.len() == local.len() && a.local == local && a.prefix == prefix)
+            {
+                return Err(StreamError::malformed(
+                    start,
+                    format!("attribute {key} appears twice"),
+                ));
+            }
+            self.attrs.push(Attr {
+                prefix,
+                local,
+                raw: value,
+                offset: value_start,
+                special,
+            });
+        }
+        Ok(j + 1)
     }
 
     fn resolve_binding(&self, prefix: &str) -> Option<Cow<'a, str>> {
@@ -548,13 +759,66 @@ impl<'a> XmlCursor<'a> {
     }
 }
 
-/// `prefix:local` split at the first colon; no colon means no prefix.
-fn split_qname(name: &str) -> (&str, &str) {
-    // A byte scan: names are short, and `split_once` goes through the generic searcher.
-    match name.bytes().position(|b| b == b':') {
-        Some(i) => (&name[..i], &name[i + 1..]),
-        None => ("", name),
+/// The value flag for a `<` (an error in an attribute value).
+const V_LT: u8 = 1;
+/// The value flag for a `&` or a control character (tab, CR, LF or an invalid one): the value
+/// goes through the normalising path of [`XmlCursor::attr_value`].
+const V_SPECIAL: u8 = 2;
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether some byte of `x` is zero (exact as a yes/no; the lowest set bit marks the first
+/// zero byte).
+#[inline]
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// The flags of the bytes of `x` (all of them before any closing quote).
+#[inline]
+fn word_flags(x: u64) -> u8 {
+    let lt = zero_bytes(x ^ (ONES * u64::from(b'<')));
+    let amp = zero_bytes(x ^ (ONES * u64::from(b'&')));
+    // Some byte below 0x20 (exact as a yes/no for any bound up to 0x80).
+    let ctl = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+    (u8::from(lt != 0) * V_LT) | (u8::from((amp | ctl) != 0) * V_SPECIAL)
+}
+
+/// Scans an attribute value up to its closing `quote`: the value's length and its flags
+/// ([`V_LT`], [`V_SPECIAL`]), or `None` when the quote never comes. Eight bytes at a time
+/// (bit tricks on a `u64`, no `unsafe`), so a 30-byte OID costs a handful of operations.
+fn scan_value(rest: &[u8], quote: u8) -> Option<(usize, u8)> {
+    let mut flags = 0u8;
+    let mut chunks = rest.chunks_exact(8);
+    let mut at = 0usize;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let q = zero_bytes(x ^ (ONES * u64::from(quote)));
+        if q != 0 {
+            // Bytes before the first quote only: the rest are replaced by a neutral byte.
+            let n = (q.trailing_zeros() / 8) as usize;
+            let keep = if n == 0 { 0 } else { u64::MAX >> (64 - 8 * n) };
+            let x = (x & keep) | ((ONES * u64::from(b'a')) & !keep);
+            return Some((at + n, flags | word_flags(x)));
+        }
+        flags |= word_flags(x);
+        at += 8;
     }
+    for &b in chunks.remainder() {
+        if b == quote {
+            return Some((at, flags));
+        }
+        if b == b'<' {
+            flags |= V_LT;
+        } else if b == b'&' || b < 0x20 {
+            flags |= V_SPECIAL;
+        }
+        at += 1;
+    }
+    None
 }
 
 /// XML white space only (`#x20 | #x9 | #xD | #xA`).
@@ -657,6 +921,49 @@ mod tests {
                 assert_eq!(cursor.text_value(raw, offset).unwrap(), "a <\nb")
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// The word-at-a-time value scan agrees with a byte-by-byte one on every length, quote
+    /// position and special byte.
+    #[test]
+    fn value_scan_matches_a_byte_scan() {
+        fn naive(rest: &[u8], quote: u8) -> Option<(usize, u8)> {
+            let mut flags = 0;
+            for (i, &b) in rest.iter().enumerate() {
+                if b == quote {
+                    return Some((i, flags));
+                }
+                if b == b'<' {
+                    flags |= V_LT;
+                } else if b == b'&' || b < 0x20 {
+                    flags |= V_SPECIAL;
+                }
+            }
+            None
+        }
+        let alphabet = [
+            b'a', b'"', b'\'', b'<', b'&', b'\t', b'\n', b'\r', 0x1f, 0x20, 0x7f, 0xc3,
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 40) as usize;
+            let mut bytes = Vec::with_capacity(len);
+            let mut r = seed;
+            for _ in 0..len {
+                r = r
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                // Mostly plain bytes, sometimes a special one.
+                let pick = (r >> 33) as usize % (alphabet.len() * 3);
+                bytes.push(alphabet.get(pick).copied().unwrap_or(b'x'));
+            }
+            for quote in [b'"', b'\''] {
+                assert_eq!(scan_value(&bytes, quote), naive(&bytes, quote), "{bytes:?}");
+            }
         }
     }
 
