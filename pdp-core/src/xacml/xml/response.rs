@@ -237,6 +237,14 @@ fn push_attr(name: &str, value: &str, out: &mut String) {
 /// Escapes `&`, `<`, `>`, quotes, and the whitespace characters that attribute-value
 /// normalisation would otherwise turn into spaces.
 fn push_attr_value(value: &str, out: &mut String) {
+    // Nearly every value (ids, OIDs, codes) needs no escaping: one byte scan, then a copy.
+    if !value
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | b'\n' | b'\r' | b'\t'))
+    {
+        out.push_str(value);
+        return;
+    }
     let escaped = escape(value);
     if escaped.contains(['\n', '\r', '\t']) {
         for c in escaped.chars() {
@@ -255,6 +263,13 @@ fn push_attr_value(value: &str, out: &mut String) {
 /// Escapes `&`, `<`, `>` for element text, and `\r`, which XML parsers would otherwise turn
 /// into `\n`.
 fn push_text(text: &str, out: &mut String) {
+    if !text
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'\r'))
+    {
+        out.push_str(text);
+        return;
+    }
     let escaped = partial_escape(text);
     if escaped.contains('\r') {
         out.push_str(&escaped.replace('\r', "&#xD;"));
