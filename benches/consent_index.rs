@@ -2,7 +2,7 @@
 //! small bulk build, on the synthetic national mix (`pdp_core::consent::generate`).
 //!
 //! Run: `cargo bench --bench consent_index`. The index holds 1,000,000 citizens by default; set
-//! `AKKOORD_BENCH_CITIZENS=18000000` for national size (build ≈ 4 s and ≈ 0.75 GiB first). The
+//! `AKKOORD_BENCH_CITIZENS=18000000` for national size (build ≈ 4–8 s and ≈ 0.8 GiB first). The
 //! national build time and resident memory are measured by
 //! `cargo run --release --example index_national -- 18000000`, not here.
 //!

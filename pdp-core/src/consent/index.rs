@@ -2,33 +2,46 @@
 //!
 //! The closed question asks, for one citizen, which choices apply to one holder, data category
 //! and consulting category. [`ConsentIndex::facts`] answers that with one hash, one shared lock,
-//! one probe of an open-addressing table and a scan over the citizen's few packed records —
-//! no allocation, no string, no pointer chase per citizen. Writers ([`ConsentIndex::upsert`],
+//! usually one cache line of an open-addressing table and one line of packed records — no
+//! allocation, no string, no pointer chase per citizen. Writers ([`ConsentIndex::upsert`],
 //! [`ConsentIndex::remove`], [`ConsentIndex::remove_citizen`]) take the write lock of one shard
 //! only, so readers of the other 4095 shards never wait, and a reader of the same shard sees a
 //! citizen's profile either before or after a change, never half of it.
 //!
 //! # Layout and byte budget
 //!
-//! The index is 4096 shards chosen by a hash of the BSN, each a `parking_lot::RwLock` (cache-line
-//! aligned, so readers of neighbouring shards do not share a line) around:
+//! The index is 4096 shards chosen by a hash of the BSN. A shard header is one 64-byte line:
+//! the `parking_lot::RwLock` word and, behind it, the shard's table and arena pointers and
+//! counts, so the lock and the pointers a lookup needs share a line (and readers of
+//! neighbouring shards do not). Each shard holds:
 //!
-//! - `slots`: an open-addressing table (linear probing, backward-shift deletion) of
-//!   `{bsn: u32, start: u32}` — **8 bytes per slot**, kept at a load of 0.7–0.9 (0.8 after a
-//!   bulk build), so about 10 bytes per citizen;
+//! - `buckets`: an open-addressing table of 64-byte, line-aligned buckets, each with **7
+//!   lanes** of `{bsn: u32, start: u32}` and an overflow count (how many citizens whose probe
+//!   began at or before this bucket were placed beyond it). A lookup compares all 7 BSNs of
+//!   its home bucket at once and stops there unless the overflow count is non-zero, so a
+//!   citizen *without* a profile costs one line in most cases (linear probing over single
+//!   slots at load 0.8 needed ≈ 13 slots, 2–3 lines, for a miss). Deletion decrements the
+//!   counts along the deleted citizen's probe: no tombstones, no backward shift. Kept at a lane
+//!   load of 0.6–0.875 (0.7 after a bulk build), so about 13 bytes per citizen;
 //! - `records`: one arena of packed records per shard; a citizen's records are contiguous from
 //!   `start`, the last one flagged, so no length and no per-citizen heap allocation is needed.
 //!   A packed record is **16 bytes**: holder `u32` (URA, or holder-category id with the top bit
 //!   set), valid-from and valid-until `u32` (seconds since 2000-01-01 UTC; 0 and `u32::MAX`
 //!   mean open), consulting set `u16`, data category `u8`, and one byte of state (choice: 2 bits,
-//!   minor state: 2 bits, last-of-run: 1 bit).
+//!   minor state: 2 bits, last-of-run: 1 bit). After a build or compaction the runs lie in
+//!   bucket order; 95 % of citizens have at most 3 records (48 bytes), so a hit reads one
+//!   record line, or two adjacent ones (fetched in parallel, not one after the other).
+//!
+//! A lookup therefore makes two dependent memory accesses for a citizen with a profile (bucket,
+//! then records) and one for a citizen without, after the shard header, which stays cached
+//! (256 KiB for all shards).
 //!
 //! For 18 million citizens with 36 million records: 36 M × 16 B = 576 MB of records plus
-//! 18 M / 0.8 × 8 B = 180 MB of slots, about 756 MB (≈ 42 bytes per citizen) plus 256 KiB of
-//! shard headers. Fields the decision never reads (who recorded it, when, catalogue version) stay
-//! in the store and in [`ConsentRecord`]; the index keeps only what [`ConsentIndex::facts`]
-//! needs, plus the minor state so that a pending choice still replaces an older one with the
-//! same key.
+//! 18 M / (7 × 0.7) × 64 B = 235 MB of buckets, about 811 MB (≈ 45 bytes per citizen) plus
+//! 256 KiB of shard headers. Fields the decision never reads (who recorded it, when, catalogue
+//! version) stay in the store and in [`ConsentRecord`]; the index keeps only what
+//! [`ConsentIndex::facts`] needs, plus the minor state so that a pending choice still replaces
+//! an older one with the same key.
 //!
 //! Arena maintenance: a citizen whose run is at the end of its shard's arena grows in place;
 //! otherwise the run moves to the end and the old copy becomes garbage. A shard compacts itself
@@ -75,11 +88,12 @@ const STATE_LAST: u8 = 0b1000_0000;
 const TIME_EPOCH: i64 = 946_684_800;
 const TIME_OPEN_END: u32 = u32::MAX;
 
-/// Table load above which a shard's slot table grows, and the load it grows or shrinks to.
-const MAX_LOAD_NUM: usize = 9;
-const MAX_LOAD_DEN: usize = 10;
-const GROW_LOAD: f64 = 0.7;
-const TARGET_LOAD: f64 = 0.8;
+/// Lane load (citizens / (buckets × 7)) above which a shard's table grows, the load it grows to,
+/// and the load a bulk build or [`ConsentIndex::shrink_to_fit`] leaves.
+const MAX_LOAD_NUM: usize = 7;
+const MAX_LOAD_DEN: usize = 8;
+const GROW_LOAD: f64 = 0.6;
+const TARGET_LOAD: f64 = 0.7;
 
 /// One citizen's consent choices packed for the decision path (see the module docs).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -155,7 +169,7 @@ fn encode_time(t: i64) -> u32 {
 }
 
 /// A well-mixed 64-bit hash of a BSN (the splitmix64 finaliser): bits 40 and up pick the
-/// shard, the low 32 bits the slot.
+/// shard, the low 32 bits the home bucket.
 #[inline]
 fn hash(bsn: u32) -> u64 {
     let mut z = u64::from(bsn).wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -170,30 +184,65 @@ fn home(h: u64, n: usize) -> usize {
     (((h & 0xFFFF_FFFF) * n as u64) >> 32) as usize
 }
 
+/// Lanes (citizens) per bucket of a shard table.
+const LANES: usize = 7;
+
+/// One cache line of a shard's bucket table: up to seven citizens and where their records start.
+///
+/// `overflow` counts the citizens placed beyond this bucket whose probe began here or earlier
+/// (whose home bucket precedes this one in their probe). A lookup that does not find its BSN
+/// in a bucket with `overflow == 0` stops there, so a citizen without a profile usually costs
+/// one line; deletion decrements the counts along the deleted citizen's probe, so they stay
+/// exact and no tombstones build up.
 #[derive(Clone, Copy, Default)]
-struct Slot {
-    /// 0 = empty (0 is never a valid BSN).
-    bsn: u32,
-    /// Index of the citizen's first record in the shard's arena.
-    start: u32,
+#[repr(C, align(64))]
+struct Bucket {
+    /// 0 = free lane (0 is never a valid BSN).
+    bsn: [u32; LANES],
+    overflow: u32,
+    /// Index of each lane's citizen's first record in the shard's arena.
+    start: [u32; LANES],
+    _unused: u32,
 }
 
-/// The contents of one shard.
+const _: () = assert!(std::mem::size_of::<Bucket>() == 64);
+
+impl Bucket {
+    /// The lane holding `bsn` (or the first free lane when `bsn` is 0). Branch-free compare of
+    /// all lanes, so the compiler can use one vector compare.
+    #[inline]
+    fn lane_of(&self, bsn: u32) -> Option<usize> {
+        let mut mask = 0u32;
+        for (i, &b) in self.bsn.iter().enumerate() {
+            mask |= u32::from(b == bsn) << i;
+        }
+        if mask == 0 {
+            None
+        } else {
+            Some(mask.trailing_zeros() as usize)
+        }
+    }
+}
+
+/// The contents of one shard: with the lock word, 64 bytes, so a shard header is one line.
 #[derive(Default)]
 struct Table {
-    slots: Vec<Slot>,
-    citizens: usize,
+    buckets: Box<[Bucket]>,
     records: Vec<Packed>,
+    /// Citizens in this shard (at most `u32::MAX`: arena indices are `u32` too).
+    citizens: u32,
     /// Records in use (the rest of `records` is garbage left by moves and removals).
-    live: usize,
+    live: u32,
 }
 
-/// One shard, alone on its cache line(s).
+/// One shard, alone on its cache line.
 #[repr(align(64))]
 #[derive(Default)]
 struct Shard {
     table: RwLock<Table>,
 }
+
+const _: () = assert!(std::mem::size_of::<Shard>() == 64);
 
 /// What [`ConsentIndex::upsert`] did.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -283,16 +332,12 @@ impl ConsentIndex {
         let index = ConsentIndex::new(catalogue);
         let shards = index.shards.len();
         let per_shard_citizens = citizens.div_ceil(shards);
-        let slots = if citizens == 0 {
-            0
-        } else {
-            // 5 % headroom over the average covers the spread between shards (σ ≈ √n).
-            ((per_shard_citizens as f64 * 1.05 / TARGET_LOAD) as usize).max(8)
-        };
+        // 5 % headroom over the average covers the spread between shards (σ ≈ √n).
+        let buckets = buckets_for(per_shard_citizens * 21 / 20, TARGET_LOAD);
         let per_shard_records = records.div_ceil(shards) * 21 / 20 + 8;
         for shard in index.shards.iter() {
             let mut t = shard.table.write();
-            t.slots = vec![Slot::default(); slots];
+            t.buckets = vec![Bucket::default(); buckets].into_boxed_slice();
             if records > 0 {
                 t.records.reserve_exact(per_shard_records);
             }
@@ -377,8 +422,8 @@ impl ConsentIndex {
 
     /// The consent facts for one question: the hot path of every closed question.
     ///
-    /// Cost: one hash, one shared lock, usually one or two cache lines of the slot table and one
-    /// of records; no allocation. Unknown ids (of another catalogue) simply match nothing.
+    /// Cost: one hash, one shared lock, usually one cache line of buckets and, for a citizen
+    /// with a profile, one of records; no allocation. Unknown ids (of another catalogue) simply match nothing.
     pub fn facts(&self, q: &FactsQuery) -> ConsentFacts {
         let bsn = q.bsn.get();
         let h = hash(bsn);
@@ -488,7 +533,7 @@ impl ConsentIndex {
         removed
     }
 
-    /// Compacts every shard's arena and resizes its slot table to the target load (0.8).
+    /// Compacts every shard's arena and resizes its bucket table to the target load (0.7).
     /// Takes each shard's write lock in turn; costs one pass over the index (about a second
     /// nationally). Call after a bulk load, or periodically after heavy churn.
     pub fn shrink_to_fit(&self) {
@@ -507,7 +552,7 @@ impl ConsentIndex {
                 .iter()
                 .map(|s| {
                     let t = s.table.read();
-                    t.slots.capacity() * std::mem::size_of::<Slot>()
+                    t.buckets.len() * std::mem::size_of::<Bucket>()
                         + t.records.capacity() * std::mem::size_of::<Packed>()
                 })
                 .sum::<usize>()
@@ -518,30 +563,31 @@ impl Table {
     /// The arena index of the citizen's first record.
     #[inline]
     fn find(&self, bsn: u32, h: u64) -> Option<u32> {
-        self.find_slot(bsn, h).map(|i| self.slots[i].start)
+        self.find_lane(bsn, h)
+            .and_then(|(b, lane)| self.buckets.get(b).map(|bucket| bucket.start[lane]))
     }
 
-    /// The slot position of the citizen.
+    /// The bucket and lane of the citizen.
     #[inline]
-    fn find_slot(&self, bsn: u32, h: u64) -> Option<usize> {
-        let n = self.slots.len();
+    fn find_lane(&self, bsn: u32, h: u64) -> Option<(usize, usize)> {
+        let n = self.buckets.len();
         if n == 0 {
             return None;
         }
-        let mut pos = home(h, n);
-        // The table is never full (load ≤ 0.9), so an empty slot ends every probe; the bound
-        // only guards against a broken invariant turning into an endless loop.
+        let mut b = home(h, n);
+        // A bucket with no overflow ends every probe, and the table is never full (load ≤
+        // 7/8); the bound only guards against a broken invariant becoming an endless loop.
         for _ in 0..n {
-            let slot = self.slots[pos];
-            if slot.bsn == bsn {
-                return Some(pos);
+            let bucket = &self.buckets[b];
+            if let Some(lane) = bucket.lane_of(bsn) {
+                return Some((b, lane));
             }
-            if slot.bsn == 0 {
+            if bucket.overflow == 0 {
                 return None;
             }
-            pos += 1;
-            if pos == n {
-                pos = 0;
+            b += 1;
+            if b == n {
+                b = 0;
             }
         }
         None
@@ -570,17 +616,17 @@ impl Table {
     /// Returns what happened and whether the citizen is new.
     fn upsert(&mut self, bsn: u32, h: u64, mut packed: Packed) -> (Upserted, bool) {
         packed.state |= STATE_LAST;
-        let Some(slot_pos) = self.find_slot(bsn, h) else {
-            self.grow_slots_for_one_more();
+        let Some((b, lane)) = self.find_lane(bsn, h) else {
+            self.grow_for_one_more();
             self.reserve_one();
             let start = self.records.len() as u32;
             self.records.push(packed);
-            self.insert_slot(Slot { bsn, start }, h);
+            self.insert_entry(bsn, start, h);
             self.citizens += 1;
             self.live += 1;
             return (Upserted::Inserted, true);
         };
-        let start = self.slots[slot_pos].start as usize;
+        let start = self.buckets[b].start[lane] as usize;
         let len = self.run_len(start);
         let end = start + len;
         for r in &mut self.records[start..end] {
@@ -609,7 +655,7 @@ impl Table {
                 r.state &= !STATE_LAST;
             }
             self.records.push(packed);
-            self.slots[slot_pos].start = new_start as u32;
+            self.buckets[b].start[lane] = new_start as u32;
         }
         self.live += 1;
         self.maybe_compact();
@@ -618,10 +664,10 @@ impl Table {
 
     /// Returns (record removed, citizen removed).
     fn remove(&mut self, bsn: u32, h: u64, key: &Packed) -> (bool, bool) {
-        let Some(slot_pos) = self.find_slot(bsn, h) else {
+        let Some((b, lane)) = self.find_lane(bsn, h) else {
             return (false, false);
         };
-        let start = self.slots[slot_pos].start as usize;
+        let start = self.buckets[b].start[lane] as usize;
         let len = self.run_len(start);
         let end = start + len;
         let Some(offset) = self.records[start..end]
@@ -631,7 +677,7 @@ impl Table {
             return (false, false);
         };
         if len == 1 {
-            self.delete_slot(slot_pos);
+            self.delete_entry(b, lane, h);
             self.citizens -= 1;
             self.release_run(start, end);
             self.live -= 1;
@@ -652,15 +698,15 @@ impl Table {
     }
 
     fn remove_citizen(&mut self, bsn: u32, h: u64) -> usize {
-        let Some(slot_pos) = self.find_slot(bsn, h) else {
+        let Some((b, lane)) = self.find_lane(bsn, h) else {
             return 0;
         };
-        let start = self.slots[slot_pos].start as usize;
+        let start = self.buckets[b].start[lane] as usize;
         let len = self.run_len(start);
-        self.delete_slot(slot_pos);
+        self.delete_entry(b, lane, h);
         self.citizens -= 1;
         self.release_run(start, start + len);
-        self.live -= len;
+        self.live -= len as u32;
         self.maybe_compact();
         len
     }
@@ -673,22 +719,29 @@ impl Table {
     }
 
     fn maybe_compact(&mut self) {
-        let garbage = self.records.len() - self.live;
-        if garbage > self.live / 4 + 32 {
-            self.compact(self.live + self.live / 8 + 16);
+        let live = self.live as usize;
+        let garbage = self.records.len() - live;
+        if garbage > live / 4 + 32 {
+            self.compact(live + live / 8 + 16);
         }
     }
 
-    /// Rewrites the arena with only live runs, into a vector of `capacity` records.
+    /// Rewrites the arena with only live runs, into a vector of `capacity` records. Runs are
+    /// laid out in bucket order.
     fn compact(&mut self, capacity: usize) {
-        let mut records = Vec::with_capacity(capacity.max(self.live));
-        for slot in self.slots.iter_mut().filter(|s| s.bsn != 0) {
-            let start = slot.start as usize;
-            slot.start = records.len() as u32;
-            for r in self.records.get(start..).unwrap_or(&[]) {
-                records.push(*r);
-                if r.is_last() {
-                    break;
+        let mut records = Vec::with_capacity(capacity.max(self.live as usize));
+        for bucket in self.buckets.iter_mut() {
+            for lane in 0..LANES {
+                if bucket.bsn[lane] == 0 {
+                    continue;
+                }
+                let start = bucket.start[lane] as usize;
+                bucket.start[lane] = records.len() as u32;
+                for r in self.records.get(start..).unwrap_or(&[]) {
+                    records.push(*r);
+                    if r.is_last() {
+                        break;
+                    }
                 }
             }
         }
@@ -696,78 +749,87 @@ impl Table {
     }
 
     fn shrink_to_fit(&mut self) {
-        if self.records.len() != self.live || self.records.capacity() != self.live {
-            if self.records.len() == self.live {
+        let want = buckets_for(self.citizens as usize, TARGET_LOAD);
+        if want != self.buckets.len() {
+            self.rehash(want);
+        }
+        // Compacting after the rehash puts the runs in bucket order.
+        let live = self.live as usize;
+        if self.records.len() != live || self.records.capacity() != live {
+            if self.records.len() == live {
                 self.records.shrink_to_fit();
             } else {
-                self.compact(self.live);
+                self.compact(live);
             }
         }
-        let want = if self.citizens == 0 {
-            0
-        } else {
-            ((self.citizens as f64 / TARGET_LOAD).ceil() as usize).max(self.citizens + 1)
-        };
-        if want != self.slots.len() {
+    }
+
+    fn grow_for_one_more(&mut self) {
+        let lanes = self.buckets.len() * LANES;
+        if (self.citizens as usize + 1) * MAX_LOAD_DEN > lanes * MAX_LOAD_NUM {
+            let want = buckets_for(self.citizens as usize + 1, GROW_LOAD).max(1);
             self.rehash(want);
         }
     }
 
-    fn grow_slots_for_one_more(&mut self) {
-        let n = self.slots.len();
-        if (self.citizens + 1) * MAX_LOAD_DEN > n * MAX_LOAD_NUM {
-            let want = (((self.citizens + 1) as f64 / GROW_LOAD).ceil() as usize).max(8);
-            self.rehash(want);
-        }
-    }
-
-    fn rehash(&mut self, capacity: usize) {
-        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); capacity]);
-        for slot in old.into_iter().filter(|s| s.bsn != 0) {
-            self.insert_slot(slot, hash(slot.bsn));
-        }
-    }
-
-    fn insert_slot(&mut self, slot: Slot, h: u64) {
-        let n = self.slots.len();
-        let mut pos = home(h, n);
-        while self.slots[pos].bsn != 0 {
-            pos += 1;
-            if pos == n {
-                pos = 0;
+    fn rehash(&mut self, buckets: usize) {
+        let old = std::mem::replace(
+            &mut self.buckets,
+            vec![Bucket::default(); buckets].into_boxed_slice(),
+        );
+        for bucket in old.iter() {
+            for lane in 0..LANES {
+                let bsn = bucket.bsn[lane];
+                if bsn != 0 {
+                    self.insert_entry(bsn, bucket.start[lane], hash(bsn));
+                }
             }
         }
-        self.slots[pos] = slot;
     }
 
-    /// Backward-shift deletion for linear probing: later entries of the cluster move up so that
-    /// every entry stays reachable from its home slot without tombstones.
-    fn delete_slot(&mut self, mut hole: usize) {
-        let n = self.slots.len();
-        self.slots[hole] = Slot::default();
-        let mut pos = hole;
-        loop {
-            pos += 1;
-            if pos == n {
-                pos = 0;
-            }
-            let slot = self.slots[pos];
-            if slot.bsn == 0 {
+    /// Places a citizen in the first bucket with a free lane from its home, counting the
+    /// overflow in every full bucket passed. The caller has made sure a lane is free.
+    fn insert_entry(&mut self, bsn: u32, start: u32, h: u64) {
+        let n = self.buckets.len();
+        let mut b = home(h, n);
+        for _ in 0..n {
+            let bucket = &mut self.buckets[b];
+            if let Some(lane) = bucket.lane_of(0) {
+                bucket.bsn[lane] = bsn;
+                bucket.start[lane] = start;
                 return;
             }
-            let want = home(hash(slot.bsn), n);
-            // The entry at `pos` may move to `hole` when its home is not cyclically within
-            // (hole, pos].
-            let reachable = if hole <= pos {
-                want <= hole || want > pos
-            } else {
-                want <= hole && want > pos
-            };
-            if reachable {
-                self.slots[hole] = slot;
-                self.slots[pos] = Slot::default();
-                hole = pos;
+            bucket.overflow += 1;
+            b += 1;
+            if b == n {
+                b = 0;
             }
         }
+        unreachable!("the bucket table always keeps a free lane (load ≤ 7/8)");
+    }
+
+    /// Frees a lane and takes the citizen's probe out of the overflow counts of the buckets
+    /// it passed.
+    fn delete_entry(&mut self, b: usize, lane: usize, h: u64) {
+        let n = self.buckets.len();
+        self.buckets[b].bsn[lane] = 0;
+        self.buckets[b].start[lane] = 0;
+        let mut p = home(h, n);
+        while p != b {
+            self.buckets[p].overflow -= 1;
+            p += 1;
+            if p == n {
+                p = 0;
+            }
+        }
+    }
+}
+
+/// Buckets for `citizens` at `load` (0 for none).
+fn buckets_for(citizens: usize, load: f64) -> usize {
+    if citizens == 0 {
+        0
+    } else {
+        ((citizens as f64 / (LANES as f64 * load)).ceil() as usize).max(1)
     }
 }
