@@ -26,6 +26,8 @@ fn main() {
         .next()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2_000_000);
+    // With a third argument `answer`, time whole SOAP round trips of the 5 KB fixture instead.
+    let answer_mode = args.next().as_deref() == Some("answer");
     let catalogue = Arc::new(Catalogue::from_json(CATALOGUE).expect("catalogue"));
     let generator = Generator::new(&catalogue, 1, citizens).expect("generator");
     let index = Arc::new(ConsentIndex::from_records(&catalogue, generator.records()));
@@ -43,6 +45,23 @@ fn main() {
         unix_secs: generator.now(),
         nanos: 0,
     };
+    if answer_mode {
+        let question: &[u8] = include_bytes!("../fixtures/soap/bench-5k.xml");
+        let limits = pdp_core::xacml::xml::doc::XmlLimits::default();
+        let mut out = String::with_capacity(16 * 1024);
+        let started = Instant::now();
+        for _ in 0..decisions {
+            out.clear();
+            service
+                .answer(question, &limits, time, &mut out)
+                .expect("valid question");
+        }
+        println!(
+            "{decisions} answers, {:.0} ns each",
+            started.elapsed().as_nanos() as f64 / decisions.max(1) as f64
+        );
+        return;
+    }
     let data = ["GGC002", "GGC012", "GGC013"];
     let requesters = ["J8", "Z3", "V6", "T2", "G5"];
     let purposes = [

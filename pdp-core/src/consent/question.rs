@@ -16,6 +16,8 @@
 
 use std::sync::Arc;
 
+use arrayvec::ArrayVec;
+
 use super::bsn::{Bsn, Ura};
 use super::catalogue::Catalogue;
 use super::index::ConsentIndex;
@@ -192,7 +194,7 @@ fn cv_in_system<'v>(
     Ok(cv.code())
 }
 
-fn identifier(value: &Value, id: &str, name: &str) -> Result<Identifier, SoapFault> {
+fn identifier<'v>(value: &'v Value, id: &str, name: &str) -> Result<IdentifierRef<'v>, SoapFault> {
     let ii = value.as_ii().ok_or_else(|| {
         sender(format!(
             "{name} ({id}) must be an HL7 II (DataType urn:hl7-org:v3#II)"
@@ -204,15 +206,47 @@ fn identifier(value: &Value, id: &str, name: &str) -> Result<Identifier, SoapFau
             "{name} ({id}) must have an extension of 1 to 60 letters or digits"
         )));
     }
-    Ok(Identifier {
-        root: ii.root().to_string(),
-        extension: ext.to_string(),
+    Ok(IdentifierRef {
+        root: ii.root(),
+        extension: ext,
     })
 }
 
-impl ClosedQuestion {
+/// An HL7 instance identifier borrowed from the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdentifierRef<'r> {
+    pub root: &'r str,
+    pub extension: &'r str,
+}
+
+impl IdentifierRef<'_> {
+    fn to_owned(self) -> Identifier {
+        Identifier {
+            root: self.root.to_string(),
+            extension: self.extension.to_string(),
+        }
+    }
+}
+
+/// A validated closed question borrowing its codes from the request: what validation produces
+/// without allocating (see [`ClosedQuestion`] for the owned form).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuestionView<'r> {
+    pub bsn: Bsn,
+    pub holder: Ura,
+    pub holder_type: &'r str,
+    pub data_categories: ArrayVec<&'r str, MAX_DATA_CATEGORIES>,
+    pub requester: Ura,
+    pub requester_type: &'r str,
+    pub role: &'r str,
+    pub professional: IdentifierRef<'r>,
+    pub mandated: Option<IdentifierRef<'r>>,
+    pub purpose: Purpose,
+}
+
+impl<'r> QuestionView<'r> {
     /// Validates a parsed XACML request as a closed question (domain §8 step 1).
-    pub fn from_request(request: &Request) -> Result<ClosedQuestion, SoapFault> {
+    pub fn parse(request: &'r Request) -> Result<QuestionView<'r>, SoapFault> {
         let resource = single_category(request, ids::RESOURCE, "resource")?;
         let subject = single_category(request, ids::SUBJECT, "access-subject")?;
         let environment = single_category(request, ids::ENVIRONMENT, "environment")?;
@@ -239,10 +273,9 @@ impl ClosedQuestion {
             oids::ORGANISATION_TYPE,
             ids::HOLDER_TYPE,
             "the data holder's organisation type",
-        )?
-        .to_string();
+        )?;
 
-        let mut data_categories: Vec<String> = Vec::new();
+        let mut data_categories: ArrayVec<&'r str, MAX_DATA_CATEGORIES> = ArrayVec::new();
         for action in request
             .categories
             .iter()
@@ -255,23 +288,21 @@ impl ClosedQuestion {
                 ids::DATA_CATEGORY,
                 "the data category",
             )?;
-            if data_categories.iter().any(|c| c == code) {
+            if data_categories.contains(&code) {
                 return Err(sender(format!(
                     "data category {code} is asked twice; ask each category once"
                 )));
             }
-            data_categories.push(code.to_string());
+            if data_categories.try_push(code).is_err() {
+                return Err(sender(format!(
+                    "more than {MAX_DATA_CATEGORIES} data categories are asked; at most {MAX_DATA_CATEGORIES} per question"
+                )));
+            }
         }
         if data_categories.is_empty() {
             return Err(sender(format!(
                 "no data category is asked; add an action category with {}",
                 ids::DATA_CATEGORY
-            )));
-        }
-        if data_categories.len() > MAX_DATA_CATEGORIES {
-            return Err(sender(format!(
-                "{} data categories are asked; at most {MAX_DATA_CATEGORIES} per question",
-                data_categories.len()
             )));
         }
 
@@ -286,8 +317,7 @@ impl ClosedQuestion {
             oids::ROLE,
             ids::ROLE,
             "the responsible professional's role",
-        )?
-        .to_string();
+        )?;
         let professional = required(subject, ids::PROVIDER_ID, "the responsible professional")?;
         let professional = identifier(
             professional,
@@ -320,8 +350,7 @@ impl ClosedQuestion {
             oids::ORGANISATION_TYPE,
             ids::REQUESTER_TYPE,
             "the requesting organisation's type",
-        )?
-        .to_string();
+        )?;
 
         if environment.is_none() {
             return Err(sender(
@@ -344,7 +373,7 @@ impl ClosedQuestion {
                 )));
             }
         }
-        Ok(ClosedQuestion {
+        Ok(QuestionView {
             bsn,
             holder,
             holder_type,
@@ -355,6 +384,25 @@ impl ClosedQuestion {
             professional,
             mandated,
             purpose,
+        })
+    }
+}
+
+impl ClosedQuestion {
+    /// Validates a parsed XACML request as a closed question (domain §8 step 1).
+    pub fn from_request(request: &Request) -> Result<ClosedQuestion, SoapFault> {
+        let v = QuestionView::parse(request)?;
+        Ok(ClosedQuestion {
+            bsn: v.bsn,
+            holder: v.holder,
+            holder_type: v.holder_type.to_string(),
+            data_categories: v.data_categories.iter().map(|c| c.to_string()).collect(),
+            requester: v.requester,
+            requester_type: v.requester_type.to_string(),
+            role: v.role.to_string(),
+            professional: v.professional.to_owned(),
+            mandated: v.mandated.map(IdentifierRef::to_owned),
+            purpose: v.purpose,
         })
     }
 
@@ -509,7 +557,7 @@ impl ClosedQuestionService {
         mut request: Request,
         time: RequestTime,
     ) -> Result<Vec<PreparedRequest>, SoapFault> {
-        ClosedQuestion::from_request(&request)?;
+        QuestionView::parse(&request)?;
         mark_echo(&mut request);
         Ok(self.pdp.prepare(&request, time))
     }

@@ -43,21 +43,14 @@ impl Context {
     ) -> Context {
         let mut entries = Vec::new();
         for cat in categories {
-            let Some(c) = symbols.get(&cat.category) else {
-                continue;
-            };
-            for attr in &cat.attributes {
-                let Some(a) = symbols.get(&attr.id) else {
-                    continue;
-                };
-                let key = attr_key(c, a);
-                entries.extend(attr.values.iter().map(|v| Entry {
-                    key,
-                    issuer: attr.issuer.clone(),
-                    value: v.clone(),
-                }));
-            }
+            interned_entries(cat, symbols, &mut entries);
         }
+        Context::from_entries(entries, symbols, time)
+    }
+
+    /// A context from already interned entries (see [`interned_entries`]): used when several
+    /// individual requests share categories, so that each category is interned once.
+    pub fn from_entries(mut entries: Vec<Entry>, symbols: &Symbols, time: RequestTime) -> Context {
         if let Some(env) = symbols.get(ENVIRONMENT) {
             let mut now: Option<[Value; 3]> = None;
             for (i, id) in CURRENT_TIME_IDS.iter().enumerate() {
@@ -164,5 +157,24 @@ impl<'a> Lookup<'a> {
             .iter()
             .find(|(k, _)| *k == key)
             .map(|(_, s)| &**s)
+    }
+}
+
+/// Appends the entries of one `<Attributes>` element, interned against `symbols`; attributes no
+/// policy (or provider) mentions are dropped.
+pub fn interned_entries(cat: &RequestCategory, symbols: &Symbols, entries: &mut Vec<Entry>) {
+    let Some(c) = symbols.get(&cat.category) else {
+        return;
+    };
+    for attr in &cat.attributes {
+        let Some(a) = symbols.get(&attr.id) else {
+            continue;
+        };
+        let key = attr_key(c, a);
+        entries.extend(attr.values.iter().map(|v| Entry {
+            key,
+            issuer: attr.issuer.clone(),
+            value: v.clone(),
+        }));
     }
 }

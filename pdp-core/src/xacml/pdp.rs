@@ -5,7 +5,7 @@ use std::fmt;
 use super::compile::{self, LoadedDoc};
 use std::sync::Arc;
 
-use super::context::{Context, Lookup};
+use super::context::{interned_entries, Context, Entry, Lookup};
 use super::eval::{Evaluator, Verdict};
 use super::model::{PolicyNode, Symbols};
 use super::provider::{
@@ -187,10 +187,38 @@ impl Pdp {
     /// Splits a request into its individual decision requests (Multiple Decision Profile:
     /// one per combination of repeated categories) and interns each against the policies.
     pub fn prepare(&self, request: &Request, time: RequestTime) -> Vec<PreparedRequest> {
-        individual_requests(&request.categories)
+        let combinations = individual_requests(&request.categories);
+        // Each category is interned once, however many individual requests share it.
+        let interned: Vec<Vec<Entry>> = if combinations.len() > 1 {
+            request
+                .categories
+                .iter()
+                .map(|c| {
+                    let mut entries = Vec::new();
+                    interned_entries(c, &self.symbols, &mut entries);
+                    entries
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        combinations
             .into_iter()
             .map(|cats| {
-                let context = Context::new(cats.iter().copied(), &self.symbols, time);
+                let context = if interned.is_empty() {
+                    Context::new(cats.iter().copied(), &self.symbols, time)
+                } else {
+                    let mut entries = Vec::with_capacity(16);
+                    for c in &cats {
+                        let i = request
+                            .categories
+                            .iter()
+                            .position(|x| std::ptr::eq(x, *c))
+                            .unwrap_or(0);
+                        entries.extend(interned[i].iter().cloned());
+                    }
+                    Context::from_entries(entries, &self.symbols, time)
+                };
                 let provider_inputs = self.provider.as_ref().and_then(|bound| {
                     bound.provider.prepare(&ProviderRequest {
                         context: &context,
