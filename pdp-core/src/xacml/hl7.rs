@@ -20,10 +20,14 @@
 //! authority name is informative), CV compares `code` and `codeSystem` (the display name is
 //! informative). All comparisons are exact (OIDs and codes are case-sensitive).
 //!
-//! Cost: each value is one `Arc` plus one boxed buffer holding all its strings, so parsing an
-//! II costs two small allocations whatever its number of parts.
+//! Cost: the strings of a value are stored inline (one buffer holding all its parts) when they
+//! fit in [`INLINE_CAPACITY`] bytes together, as every OID-plus-code of the closed question
+//! does, so an `Arc<Ii>` costs one small allocation; longer values spill into one boxed buffer.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use arrayvec::ArrayString;
 
 use super::datatype::DataType;
 use super::value::ValueError;
@@ -44,8 +48,8 @@ pub const CV_ELEMENT: &str = "CodedValue";
 /// extension.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Ii {
-    /// `root`, `extension` and `assigningAuthorityName` one after the other: one allocation.
-    buf: Box<str>,
+    /// `root`, `extension` and `assigningAuthorityName` one after the other.
+    buf: Packed,
     root_end: u32,
     ext_end: u32,
     has_aan: bool,
@@ -55,25 +59,72 @@ pub struct Ii {
 /// `displayName`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Cv {
-    /// `code`, `codeSystem` and `displayName` one after the other: one allocation.
-    buf: Box<str>,
+    /// `code`, `codeSystem` and `displayName` one after the other.
+    buf: Packed,
     code_end: u32,
     system_end: u32,
     has_display: bool,
 }
 
+/// How many bytes of parts a value keeps inline (without an allocation of its own). A BSN
+/// under its root takes 34, a GGC code under its code system 39, a UZI number with `CIBG` 32.
+pub const INLINE_CAPACITY: usize = 52;
+
+/// The concatenated parts of a value: inline when they fit, boxed otherwise. Which form a
+/// value takes depends only on its length, and equality and hashing look at the text only.
+#[derive(Clone)]
+enum Packed {
+    Inline(ArrayString<INLINE_CAPACITY>),
+    Heap(Box<str>),
+}
+
+impl Packed {
+    #[inline]
+    fn as_str(&self) -> &str {
+        match self {
+            Packed::Inline(s) => s.as_str(),
+            Packed::Heap(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Packed {
+    fn eq(&self, other: &Packed) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Packed {}
+
+impl Hash for Packed {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
 /// Concatenates up to three parts into one buffer and returns it with the two split points.
-fn pack(a: &str, b: &str, c: Option<&str>) -> (Box<str>, u32, u32) {
+fn pack(a: &str, b: &str, c: Option<&str>) -> (Packed, u32, u32) {
     let c = c.unwrap_or("");
-    let mut s = String::with_capacity(a.len() + b.len() + c.len());
-    s.push_str(a);
-    s.push_str(b);
-    s.push_str(c);
+    let len = a.len() + b.len() + c.len();
+    let mut inline = ArrayString::new();
+    let buf = if len <= INLINE_CAPACITY
+        && inline.try_push_str(a).is_ok()
+        && inline.try_push_str(b).is_ok()
+        && inline.try_push_str(c).is_ok()
+    {
+        Packed::Inline(inline)
+    } else {
+        let mut s = String::with_capacity(len);
+        s.push_str(a);
+        s.push_str(b);
+        s.push_str(c);
+        Packed::Heap(s.into_boxed_str())
+    };
     // Parts come from documents bounded far below 4 GiB (XmlLimits::max_bytes); saturate
     // rather than panic if a caller builds a gigantic value by hand.
     let first = u32::try_from(a.len()).unwrap_or(u32::MAX);
     let second = u32::try_from(a.len() + b.len()).unwrap_or(u32::MAX);
-    (s.into_boxed_str(), first, second)
+    (buf, first, second)
 }
 
 impl Ii {
@@ -127,12 +178,16 @@ impl Ii {
 
     /// The OID (or UUID) of the identifier scheme.
     pub fn root(&self) -> &str {
-        self.buf.get(..self.root_end as usize).unwrap_or("")
+        self.buf
+            .as_str()
+            .get(..self.root_end as usize)
+            .unwrap_or("")
     }
 
     /// The identifier within the scheme (empty when the element had none).
     pub fn extension(&self) -> &str {
         self.buf
+            .as_str()
             .get(self.root_end as usize..self.ext_end as usize)
             .unwrap_or("")
     }
@@ -140,7 +195,7 @@ impl Ii {
     /// `assigningAuthorityName`, informative only (not part of equality).
     pub fn assigning_authority_name(&self) -> Option<&str> {
         self.has_aan
-            .then(|| self.buf.get(self.ext_end as usize..).unwrap_or(""))
+            .then(|| self.buf.as_str().get(self.ext_end as usize..).unwrap_or(""))
     }
 
     /// HL7 identity: same root and same extension.
@@ -203,20 +258,28 @@ impl Cv {
     }
 
     pub fn code(&self) -> &str {
-        self.buf.get(..self.code_end as usize).unwrap_or("")
+        self.buf
+            .as_str()
+            .get(..self.code_end as usize)
+            .unwrap_or("")
     }
 
     /// The OID of the code system.
     pub fn code_system(&self) -> &str {
         self.buf
+            .as_str()
             .get(self.code_end as usize..self.system_end as usize)
             .unwrap_or("")
     }
 
     /// `displayName`, informative only (not part of equality).
     pub fn display_name(&self) -> Option<&str> {
-        self.has_display
-            .then(|| self.buf.get(self.system_end as usize..).unwrap_or(""))
+        self.has_display.then(|| {
+            self.buf
+                .as_str()
+                .get(self.system_end as usize..)
+                .unwrap_or("")
+        })
     }
 
     /// HL7 identity: same code in the same code system.
@@ -310,6 +373,38 @@ mod tests {
             Ii::new(BSN_ROOT, "1", None).assigning_authority_name(),
             None
         );
+    }
+
+    /// Values too long to keep inline keep all their parts and compare like short ones.
+    #[test]
+    fn long_values_spill_and_keep_their_parts() {
+        let long_root = "2.16.840.1.113883.2.4.6.3.1.2.3.4.5.6.7.8.9.10.11.12.13.14.15";
+        for (root, ext, aan) in [
+            (long_root, "999990019", Some("Some assigning authority")),
+            (
+                BSN_ROOT,
+                "999990019",
+                Some("x".repeat(INLINE_CAPACITY).as_str()),
+            ),
+            (BSN_ROOT, "", None),
+            (&*"1".repeat(INLINE_CAPACITY), "", None),
+            (&*"1".repeat(INLINE_CAPACITY + 1), "", None),
+        ] {
+            let ii = Ii::new(root, ext, aan);
+            assert_eq!(
+                (ii.root(), ii.extension(), ii.assigning_authority_name()),
+                (root, ext, aan)
+            );
+            assert_eq!(ii, ii.clone());
+            assert!(ii.equals(&Ii::new(root, ext, None)));
+            let cv = Cv::new(ext, root, aan);
+            assert_eq!(
+                (cv.code(), cv.code_system(), cv.display_name()),
+                (ext, root, aan)
+            );
+        }
+        assert_ne!(Ii::new("1.2", "3", None), Ii::new("1.2", "3", Some("")));
+        assert_ne!(Ii::new("1.2", "3", None), Ii::new("1.", "23", None));
     }
 
     #[test]

@@ -301,7 +301,7 @@ impl<'c, 'a> RequestParser<'c, 'a> {
         RequestParser {
             cursor,
             symbols,
-            seen: Vec::new(),
+            seen: Vec::with_capacity(16),
         }
     }
 

@@ -53,14 +53,14 @@ fn write_result(result: &DecisionResult, out: &mut String) {
         &result.obligations,
         "Obligations",
         "Obligation",
-        "ObligationId",
+        " ObligationId=\"",
         out,
     );
     write_actions(
         &result.advice,
         "AssociatedAdvice",
         "Advice",
-        "AdviceId",
+        " AdviceId=\"",
         out,
     );
     for category in result.attributes.iter() {
@@ -85,11 +85,11 @@ fn write_status(status: &Status, out: &mut String) {
         out.push_str("      <StatusDetail>\n");
         for missing in &status.missing_attributes {
             out.push_str("        <MissingAttributeDetail");
-            push_attr("Category", &missing.category, out);
-            push_attr("AttributeId", &missing.attribute_id, out);
-            push_attr("DataType", missing.datatype.uri(), out);
+            push_attr(" Category=\"", &missing.category, out);
+            push_attr(" AttributeId=\"", &missing.attribute_id, out);
+            push_trusted_attr(" DataType=\"", missing.datatype.uri(), out);
             if let Some(issuer) = &missing.issuer {
-                push_attr("Issuer", issuer, out);
+                push_attr(" Issuer=\"", issuer, out);
             }
             out.push_str("/>\n");
         }
@@ -108,9 +108,12 @@ fn write_actions(
     if actions.is_empty() {
         return;
     }
-    let _ = writeln!(out, "    <{list}>");
+    out.push_str("    <");
+    out.push_str(list);
+    out.push_str(">\n");
     for action in actions {
-        let _ = write!(out, "      <{element}");
+        out.push_str("      <");
+        out.push_str(element);
         push_attr(id_attribute, &action.id, out);
         if action.assignments.is_empty() {
             out.push_str("/>\n");
@@ -120,19 +123,23 @@ fn write_actions(
         for assignment in &action.assignments {
             write_assignment(assignment, out);
         }
-        let _ = writeln!(out, "      </{element}>");
+        out.push_str("      </");
+        out.push_str(element);
+        out.push_str(">\n");
     }
-    let _ = writeln!(out, "    </{list}>");
+    out.push_str("    </");
+    out.push_str(list);
+    out.push_str(">\n");
 }
 
 fn write_assignment(assignment: &AttributeAssignment, out: &mut String) {
     out.push_str("        <AttributeAssignment");
-    push_attr("AttributeId", &assignment.attribute_id, out);
+    push_attr(" AttributeId=\"", &assignment.attribute_id, out);
     if let Some(category) = &assignment.category {
-        push_attr("Category", category, out);
+        push_attr(" Category=\"", category, out);
     }
     if let Some(issuer) = &assignment.issuer {
-        push_attr("Issuer", issuer, out);
+        push_attr(" Issuer=\"", issuer, out);
     }
     push_value_attrs_and_text(&assignment.value, out);
     out.push_str("</AttributeAssignment>\n");
@@ -140,9 +147,9 @@ fn write_assignment(assignment: &AttributeAssignment, out: &mut String) {
 
 fn write_attributes(category: &RequestCategory, out: &mut String) {
     out.push_str("    <Attributes");
-    push_attr("Category", &category.category, out);
+    push_attr(" Category=\"", &category.category, out);
     if let Some(id) = &category.xml_id {
-        push_attr("xml:id", id, out);
+        push_attr(" xml:id=\"", id, out);
     }
     if category.attributes.is_empty() {
         out.push_str("/>\n");
@@ -151,9 +158,9 @@ fn write_attributes(category: &RequestCategory, out: &mut String) {
     out.push_str(">\n");
     for attribute in &category.attributes {
         out.push_str("      <Attribute");
-        push_attr("AttributeId", &attribute.id, out);
+        push_attr(" AttributeId=\"", &attribute.id, out);
         if let Some(issuer) = &attribute.issuer {
-            push_attr("Issuer", issuer, out);
+            push_attr(" Issuer=\"", issuer, out);
         }
         out.push_str(" IncludeInResult=\"true\">\n");
         for value in &attribute.values {
@@ -177,11 +184,14 @@ fn write_policy_identifiers(ids: &[PolicyIdentifier], out: &mut String) {
             PolicyKind::Policy => "PolicyIdReference",
             PolicyKind::PolicySet => "PolicySetIdReference",
         };
-        let _ = write!(out, "      <{element}");
-        push_attr("Version", &id.version, out);
+        out.push_str("      <");
+        out.push_str(element);
+        push_attr(" Version=\"", &id.version, out);
         out.push('>');
         push_text(&id.id, out);
-        let _ = writeln!(out, "</{element}>");
+        out.push_str("</");
+        out.push_str(element);
+        out.push_str(">\n");
     }
     out.push_str("    </PolicyIdentifierList>\n");
 }
@@ -190,30 +200,30 @@ fn write_policy_identifiers(ids: &[PolicyIdentifier], out: &mut String) {
 /// writes the value's lexical form as text.
 fn push_value_attrs_and_text(value: &Value, out: &mut String) {
     if let Value::XPathExpression { category, path } = value {
-        push_attr("DataType", value.datatype().uri(), out);
-        push_attr("XPathCategory", category, out);
+        push_trusted_attr(" DataType=\"", value.datatype().uri(), out);
+        push_attr(" XPathCategory=\"", category, out);
         out.push('>');
         push_text(path, out);
         return;
     }
-    push_attr("DataType", value.datatype().uri(), out);
+    push_trusted_attr(" DataType=\"", value.datatype().uri(), out);
     out.push('>');
     match value {
         Value::Ii(ii) => {
             out.push_str("<v3:InstanceIdentifier");
-            push_attr("root", ii.root(), out);
-            push_attr("extension", ii.extension(), out);
+            push_attr(" root=\"", ii.root(), out);
+            push_attr(" extension=\"", ii.extension(), out);
             if let Some(aan) = ii.assigning_authority_name() {
-                push_attr("assigningAuthorityName", aan, out);
+                push_attr(" assigningAuthorityName=\"", aan, out);
             }
             out.push_str("/>");
         }
         Value::Cv(cv) => {
             out.push_str("<v3:CodedValue");
-            push_attr("code", cv.code(), out);
-            push_attr("codeSystem", cv.code_system(), out);
+            push_attr(" code=\"", cv.code(), out);
+            push_attr(" codeSystem=\"", cv.code_system(), out);
             if let Some(display) = cv.display_name() {
-                push_attr("displayName", display, out);
+                push_attr(" displayName=\"", display, out);
             }
             out.push_str("/>");
         }
@@ -225,23 +235,76 @@ fn push_value_attrs_and_text(value: &Value, out: &mut String) {
     }
 }
 
-/// Appends ` name="value"` with the value escaped for a double-quoted attribute.
-fn push_attr(name: &str, value: &str, out: &mut String) {
-    out.push(' ');
-    out.push_str(name);
-    out.push_str("=\"");
+/// Appends ` name="value"` with the value escaped for a double-quoted attribute; `lead` is
+/// the constant part ` name="`.
+fn push_attr(lead: &str, value: &str, out: &mut String) {
+    out.push_str(lead);
     push_attr_value(value, out);
     out.push('"');
+}
+
+/// [`push_attr`] for a value that never needs escaping (a data type URI of the engine).
+fn push_trusted_attr(lead: &str, value: &str, out: &mut String) {
+    debug_assert!(!needs_escape(value.as_bytes(), false));
+    out.push_str(lead);
+    out.push_str(value);
+    out.push('"');
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of some byte is set when that byte of `x` is zero (exact as a yes/no).
+#[inline(always)]
+fn zero_mask(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Marks for the bytes of `x` that might need escaping (see [`needs_escape`]); zero when none.
+#[inline(always)]
+fn special_mask(x: u64, text: bool) -> u64 {
+    // Some byte below 0x20 (exact as a yes/no for any bound up to 0x80).
+    let ctl = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+    let markup = zero_mask(x ^ (ONES * u64::from(b'&')))
+        | zero_mask(x ^ (ONES * u64::from(b'<')))
+        | zero_mask(x ^ (ONES * u64::from(b'>')));
+    let quotes = if text {
+        0
+    } else {
+        zero_mask(x ^ (ONES * u64::from(b'"'))) | zero_mask(x ^ (ONES * u64::from(b'\'')))
+    };
+    ctl | markup | quotes
+}
+
+/// Whether `bytes` hold a byte that might need escaping: `&`, `<`, `>`, any control byte
+/// (tab, line ends and the rest), and in attribute values (`!text`) quotes. Eight bytes at a
+/// time, without a branch per byte; a control byte other than tab and line ends sends the
+/// value through the escaping path, which copies it unchanged, so the answer only errs on the
+/// safe side.
+#[inline]
+fn needs_escape(bytes: &[u8], text: bool) -> bool {
+    let mut marks = 0u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        marks |= special_mask(u64::from_le_bytes(word), text);
+    }
+    // The tail, padded with a neutral byte.
+    let rest = chunks.remainder();
+    let mut word = [b'a'; 8];
+    if let Some(w) = word.get_mut(..rest.len()) {
+        w.copy_from_slice(rest);
+    }
+    marks |= special_mask(u64::from_le_bytes(word), text);
+    marks != 0
 }
 
 /// Escapes `&`, `<`, `>`, quotes, and the whitespace characters that attribute-value
 /// normalisation would otherwise turn into spaces.
 fn push_attr_value(value: &str, out: &mut String) {
-    // Nearly every value (ids, OIDs, codes) needs no escaping: one byte scan, then a copy.
-    if !value
-        .bytes()
-        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | b'\n' | b'\r' | b'\t'))
-    {
+    // Nearly every value (ids, OIDs, codes) needs no escaping: one word scan, then a copy.
+    if !needs_escape(value.as_bytes(), false) {
         out.push_str(value);
         return;
     }
@@ -263,10 +326,7 @@ fn push_attr_value(value: &str, out: &mut String) {
 /// Escapes `&`, `<`, `>` for element text, and `\r`, which XML parsers would otherwise turn
 /// into `\n`.
 fn push_text(text: &str, out: &mut String) {
-    if !text
-        .bytes()
-        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'\r'))
-    {
+    if !needs_escape(text.as_bytes(), true) {
         out.push_str(text);
         return;
     }
@@ -563,7 +623,7 @@ mod tests {
     #[test]
     fn attribute_values_with_newlines_and_tabs_survive() {
         let mut out = String::new();
-        push_attr("A", "a\nb\tc\rd<\"&'", &mut out);
+        push_attr(" A=\"", "a\nb\tc\rd<\"&'", &mut out);
         assert_eq!(out, " A=\"a&#xA;b&#x9;c&#xD;d&lt;&quot;&amp;&apos;\"");
         let element = format!("<x{out}/>");
         let doc = roxmltree::Document::parse(&element).unwrap();
@@ -636,6 +696,40 @@ mod tests {
             results: vec![result],
         });
         assert!(text.contains("<PolicyIdentifierList/>"), "{text}");
+    }
+
+    /// The word-at-a-time escape check agrees with a byte-by-byte one (up to control bytes,
+    /// which it sends to the escaping path on purpose).
+    #[test]
+    fn escape_check_matches_a_byte_scan() {
+        let alphabet = [
+            b'a', b'1', b'.', b'&', b'<', b'>', b'"', b'\'', b'\n', b'\r', b'\t', 0x01, 0x7f, 0xc3,
+            0xa9, b' ', b'#',
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 30) as usize;
+            let mut bytes = Vec::with_capacity(len);
+            let mut r = seed;
+            for _ in 0..len {
+                r = r
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let pick = (r >> 33) as usize % (alphabet.len() * 6);
+                bytes.push(alphabet.get(pick).copied().unwrap_or(b'x'));
+            }
+            let attr = bytes
+                .iter()
+                .any(|&b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'') || b < 0x20);
+            let text = bytes
+                .iter()
+                .any(|&b| matches!(b, b'&' | b'<' | b'>') || b < 0x20);
+            assert_eq!(needs_escape(&bytes, false), attr, "{bytes:?}");
+            assert_eq!(needs_escape(&bytes, true), text, "{bytes:?}");
+        }
     }
 
     #[test]
