@@ -25,6 +25,7 @@
 //! Fault reasons name what is wrong and where (line:column) but never quote attribute values or
 //! text from the request: a value can be a BSN, and fault texts end up in client logs.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use quick_xml::escape::partial_escape;
@@ -475,11 +476,13 @@ impl<'a> EnvelopeParser<'_, 'a> {
 
     /// The text of a WS-Addressing element (trimmed); an element inside is an error.
     fn text_content(&mut self, block: &Tag<'a>) -> Result<String, Failure> {
-        let mut text = String::new();
+        // Borrowed from the input while it is one piece (the usual case): one allocation, of
+        // the trimmed text, at the end.
+        let mut text: Cow<'a, str> = Cow::Borrowed("");
         loop {
-            match self.cursor.next_item()? {
-                Item::Text { raw, offset } => text.push_str(&self.cursor.text_value(raw, offset)?),
-                Item::CData { text: t, .. } => text.push_str(t),
+            let chunk = match self.cursor.next_item()? {
+                Item::Text { raw, offset, .. } => self.cursor.text_value(raw, offset)?,
+                Item::CData { text: t, .. } => Cow::Borrowed(t),
                 Item::Start(child) => {
                     return Err(Failure::sender(
                         child.offset,
@@ -491,14 +494,14 @@ impl<'a> EnvelopeParser<'_, 'a> {
                     ))
                 }
                 Item::End | Item::Eof => break,
+            };
+            if text.is_empty() {
+                text = chunk;
+            } else {
+                text.to_mut().push_str(&chunk);
             }
         }
-        let trimmed = text.trim_matches([' ', '\t', '\r', '\n']);
-        Ok(if trimmed.len() == text.len() {
-            text
-        } else {
-            trimmed.to_string()
-        })
+        Ok(text.trim_matches([' ', '\t', '\r', '\n']).to_string())
     }
 
     fn body(&mut self, body: &Tag<'a>) -> Result<Request, Failure> {
@@ -614,8 +617,8 @@ impl<'a> EnvelopeParser<'_, 'a> {
             match self.cursor.next_item()? {
                 Item::Start(tag) => return Ok(Some(tag)),
                 Item::End | Item::Eof => return Ok(None),
-                Item::Text { raw, offset } => {
-                    if !is_xml_whitespace(&self.cursor.text_value(raw, offset)?) {
+                Item::Text { raw, offset, blank } => {
+                    if !blank && !is_xml_whitespace(&self.cursor.text_value(raw, offset)?) {
                         return Err(Failure::sender(
                             offset,
                             format!("unexpected text inside <{parent}>, which holds elements only"),

@@ -324,6 +324,11 @@ impl fmt::Debug for Cv {
 
 /// XML white space (`#x20 | #x9 | #xD | #xA`).
 fn xml_trim(s: &str) -> &str {
+    let ws = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t' | b'\r' | b'\n'));
+    // Values almost never carry white space: two byte checks settle it.
+    if !ws(s.as_bytes().first()) && !ws(s.as_bytes().last()) {
+        return s;
+    }
     s.trim_matches([' ', '\t', '\r', '\n'])
 }
 

@@ -372,8 +372,8 @@ impl<'c, 'a> RequestParser<'c, 'a> {
             match self.cursor.next_item()? {
                 Item::Start(tag) => return Ok(Some(tag)),
                 Item::End => return Ok(None),
-                Item::Text { raw, offset } => {
-                    if !is_xml_whitespace(raw) {
+                Item::Text { raw, offset, blank } => {
+                    if !blank {
                         let text = self.cursor.text_value(raw, offset)?;
                         if !is_xml_whitespace(&text) {
                             return Err(unexpected_text(parent, offset));
@@ -494,7 +494,7 @@ impl<'c, 'a> RequestParser<'c, 'a> {
         let mut text: Cow<'a, str> = Cow::Borrowed("");
         loop {
             let chunk = match self.cursor.next_item()? {
-                Item::Text { raw, offset } => self.cursor.text_value(raw, offset)?,
+                Item::Text { raw, offset, .. } => self.cursor.text_value(raw, offset)?,
                 Item::CData { text, .. } => Cow::Borrowed(text),
                 Item::Start(child) => return Err(unknown(&child, "AttributeValue")),
                 Item::End | Item::Eof => break,
@@ -575,8 +575,8 @@ impl<'c, 'a> RequestParser<'c, 'a> {
                     // HL7 children (originalText, translation) carry nothing the engine uses.
                     self.cursor.skip_element()?;
                 }
-                Item::Text { raw, offset } => {
-                    if !is_xml_whitespace(raw) {
+                Item::Text { raw, offset, blank } => {
+                    if !blank {
                         text.push_str(&self.cursor.text_value(raw, offset)?);
                     }
                 }
@@ -651,6 +651,12 @@ impl<'c, 'a> RequestParser<'c, 'a> {
         let Some(attr) = self.cursor.attr(attribute) else {
             return Ok(false);
         };
+        // The raw value first: flags are written without white space or references.
+        match attr.raw {
+            "true" | "1" => return Ok(true),
+            "false" | "0" => return Ok(false),
+            _ => {}
+        }
         let value = self.cursor.attr_value(&attr)?;
         match value.trim() {
             "true" | "1" => Ok(true),

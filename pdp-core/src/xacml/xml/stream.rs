@@ -86,8 +86,14 @@ pub enum Item<'a> {
     Start(Tag<'a>),
     /// The end of the innermost open element (also reported after an empty element).
     End,
-    /// Character data inside the root element, still escaped (see [`XmlCursor::text_value`]).
-    Text { raw: &'a str, offset: usize },
+    /// Character data inside the root element, still escaped (see [`XmlCursor::text_value`]);
+    /// `blank` when it is white space only (as written: a character reference to a space is
+    /// not blank), found while looking for its end.
+    Text {
+        raw: &'a str,
+        offset: usize,
+        blank: bool,
+    },
     /// A CDATA section: literal text.
     CData { text: &'a str, offset: usize },
     /// The end of a well-formed document.
@@ -267,12 +273,24 @@ impl<'a> XmlCursor<'a> {
                 return self.eof(offset);
             };
             if first != b'<' {
-                let end = memchr::memchr(b'<', self.bytes.get(offset..).unwrap_or_default())
-                    .map_or(self.bytes.len(), |i| offset + i);
+                // Indentation between elements is the common text: white space up to the next
+                // `<`, found without a search; otherwise the search starts after the white space.
+                let rest = self.bytes.get(offset..).unwrap_or_default();
+                let ws = rest
+                    .iter()
+                    .position(|&b| class(b) & C_WS == 0)
+                    .unwrap_or(rest.len());
+                let tail = rest.get(ws..).unwrap_or_default();
+                let blank = matches!(tail.first(), None | Some(b'<'));
+                let end = if blank {
+                    offset + ws
+                } else {
+                    memchr::memchr(b'<', tail).map_or(self.bytes.len(), |i| offset + ws + i)
+                };
                 let raw = self.slice(offset, end)?;
                 self.pos = end;
                 if self.depth == 0 {
-                    if !is_xml_whitespace(raw) {
+                    if !blank {
                         let message = if self.root_seen {
                             "text after the root element"
                         } else {
@@ -283,7 +301,7 @@ impl<'a> XmlCursor<'a> {
                     }
                     continue;
                 }
-                return Ok(Item::Text { raw, offset });
+                return Ok(Item::Text { raw, offset, blank });
             }
             match self.bytes.get(offset + 1) {
                 Some(b'/') => return self.end_tag(offset),
@@ -905,7 +923,8 @@ mod tests {
                     tag.local
                 )),
                 Item::End => out.push(">".into()),
-                Item::Text { raw, offset } => {
+                Item::Text { raw, offset, blank } => {
+                    assert_eq!(blank, is_xml_whitespace(raw), "{raw:?}");
                     out.push(cursor.text_value(raw, offset)?.into_owned())
                 }
                 Item::CData { text, .. } => out.push(text.to_string()),
@@ -956,6 +975,16 @@ mod tests {
             assert!(walk(bad).is_err(), "{bad:?}");
         }
         assert!(walk("<?xml version=\"1.0\"?><!-- c --><a/><!-- d -->\n").is_ok());
+        assert!(walk("\n <a/>\t\r\n").is_ok());
+        for bad in [" x<a/>", "<a/> x", "<a/>\n&#32;"] {
+            assert!(walk(bad).is_err(), "{bad:?}");
+        }
+        // Blank and other text (the walk checks the blank flag of each).
+        let items = walk("<a>\n  <b> x </b>&#32;<c>\t</c> y\n<d/>z</a>").unwrap();
+        assert_eq!(
+            items,
+            ["<a", "\n  ", "<b", " x ", ">", " ", "<c", "\t", ">", " y\n", "<d", ">", "z", ">"]
+        );
     }
 
     #[test]
@@ -966,7 +995,7 @@ mod tests {
         let x = cursor.attr("x").unwrap();
         assert_eq!(cursor.attr_value(&x).unwrap(), "1& 2\n");
         match cursor.next_item() {
-            Ok(Item::Text { raw, offset }) => {
+            Ok(Item::Text { raw, offset, .. }) => {
                 assert_eq!(cursor.text_value(raw, offset).unwrap(), "a <\nb")
             }
             other => panic!("{other:?}"),
