@@ -614,7 +614,7 @@ impl<'a> EnvelopeParser<'_, 'a> {
     /// white space is an error.
     fn next_child(&mut self, parent: &str) -> Result<Option<Tag<'a>>, Failure> {
         loop {
-            match self.cursor.next_item()? {
+            match self.cursor.next_markup()? {
                 Item::Start(tag) => return Ok(Some(tag)),
                 Item::End | Item::Eof => return Ok(None),
                 Item::Text { raw, offset, blank } => {

@@ -369,7 +369,7 @@ impl<'c, 'a> RequestParser<'c, 'a> {
     /// at its end tag. Non-whitespace text is an error.
     fn next_child(&mut self, parent: &str) -> Parsed<Option<Tag<'a>>> {
         loop {
-            match self.cursor.next_item()? {
+            match self.cursor.next_markup()? {
                 Item::Start(tag) => return Ok(Some(tag)),
                 Item::End => return Ok(None),
                 Item::Text { raw, offset, blank } => {

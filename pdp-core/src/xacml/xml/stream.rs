@@ -148,6 +148,8 @@ pub struct XmlCursor<'a> {
     root_seen: bool,
     /// An empty element was just reported; its end comes next.
     pending_end: bool,
+    /// Blank text is skipped rather than reported (set only inside [`XmlCursor::next_markup`]).
+    skip_blank: bool,
     /// Qualified names of the open elements (not of an empty one), for end-tag matching.
     open: Vec<&'a str>,
     ns: Vec<Binding<'a>>,
@@ -167,6 +169,7 @@ impl<'a> XmlCursor<'a> {
             nodes: 0,
             root_seen: false,
             pending_end: false,
+            skip_blank: false,
             open: Vec::with_capacity(16),
             ns: Vec::with_capacity(8),
             attrs: Vec::with_capacity(8),
@@ -301,6 +304,9 @@ impl<'a> XmlCursor<'a> {
                     }
                     continue;
                 }
+                if blank && self.skip_blank {
+                    continue;
+                }
                 return Ok(Item::Text { raw, offset, blank });
             }
             match self.bytes.get(offset + 1) {
@@ -318,6 +324,15 @@ impl<'a> XmlCursor<'a> {
                 }
             }
         }
+    }
+
+    /// [`next_item`](Self::next_item) for element-only content: blank text (indentation) is
+    /// skipped inside the cursor instead of being reported; other text is reported as usual.
+    pub fn next_markup(&mut self) -> Result<Item<'a>, StreamError> {
+        self.skip_blank = true;
+        let item = self.next_item();
+        self.skip_blank = false;
+        item
     }
 
     /// The first start tag of the document (the root element).
@@ -576,6 +591,12 @@ impl<'a> XmlCursor<'a> {
 
     #[inline]
     fn skip_ws(&self, mut i: usize) -> usize {
+        // One space between attributes is the common case.
+        if self.bytes.get(i) == Some(&b' ')
+            && self.bytes.get(i + 1).is_some_and(|&b| class(b) & C_WS == 0)
+        {
+            return i + 1;
+        }
         while self.bytes.get(i).is_some_and(|&b| class(b) & C_WS != 0) {
             i += 1;
         }
@@ -695,14 +716,21 @@ impl<'a> XmlCursor<'a> {
             ));
         }
         let key = self.slice(start, key_end)?;
-        let mut i = self.skip_ws(key_end);
-        if self.bytes.get(i) != Some(&b'=') {
-            return Err(StreamError::malformed(
-                start,
-                format!("attribute {key} has no value (expected {key}=\"...\")"),
-            ));
+        // `name="` as nearly always written: no white space to skip.
+        let mut i = key_end + 1;
+        if self.bytes.get(key_end) != Some(&b'=') {
+            i = self.skip_ws(key_end);
+            if self.bytes.get(i) != Some(&b'=') {
+                return Err(StreamError::malformed(
+                    start,
+                    format!("attribute {key} has no value (expected {key}=\"...\")"),
+                ));
+            }
+            i += 1;
         }
-        i = self.skip_ws(i + 1);
+        if !matches!(self.bytes.get(i), Some(b'"' | b'\'')) {
+            i = self.skip_ws(i);
+        }
         let quote = match self.bytes.get(i) {
             Some(&q) if q == b'"' || q == b'\'' => q,
             _ => {
@@ -976,9 +1004,40 @@ mod tests {
         }
         assert!(walk("<?xml version=\"1.0\"?><!-- c --><a/><!-- d -->\n").is_ok());
         assert!(walk("\n <a/>\t\r\n").is_ok());
+        // White space around `=` and between attributes, in every form.
+        let spaced = "<a x = '1'\n y\t=\t\"2\"  z=\n'3' w='4' />";
+        let mut cursor = XmlCursor::new(spaced, &XmlLimits::default());
+        assert!(matches!(cursor.next_item(), Ok(Item::Start(_))));
+        let values: Vec<_> = cursor.attrs().iter().map(|a| (a.local, a.raw)).collect();
+        assert_eq!(values, [("x", "1"), ("y", "2"), ("z", "3"), ("w", "4")]);
+        for bad in [
+            "<a x/>",
+            "<a x=1/>",
+            "<a x=\"1\"y=\"2\"/>",
+            "<a x = />",
+            "<a x=\"1/>",
+            "<a x=",
+            "<a x",
+            "<a ",
+        ] {
+            assert!(walk(bad).is_err(), "{bad:?}");
+        }
         for bad in [" x<a/>", "<a/> x", "<a/>\n&#32;"] {
             assert!(walk(bad).is_err(), "{bad:?}");
         }
+        // Element-only content: blank text is skipped, other text still reported.
+        let mut cursor = XmlCursor::new("<a>\n <b/> x <c/>\n</a>", &XmlLimits::default());
+        let mut kinds = Vec::new();
+        loop {
+            match cursor.next_markup() {
+                Ok(Item::Eof) => break,
+                Ok(Item::Start(tag)) => kinds.push(tag.local.to_string()),
+                Ok(Item::Text { raw, .. }) => kinds.push(format!("text {raw:?}")),
+                Ok(_) => kinds.push("end".to_string()),
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!(kinds, ["a", "b", "end", "text \" x \"", "c", "end", "end"]);
         // Blank and other text (the walk checks the blank flag of each).
         let items = walk("<a>\n  <b> x </b>&#32;<c>\t</c> y\n<d/>z</a>").unwrap();
         assert_eq!(
@@ -1091,6 +1150,7 @@ mod tests {
                 nodes: 0,
                 root_seen: false,
                 pending_end: false,
+                skip_blank: false,
                 open: Vec::new(),
                 ns: Vec::new(),
                 attrs: Vec::new(),
