@@ -35,7 +35,7 @@ use crate::xacml::request::Request;
 use crate::xacml::response::Response;
 use crate::xacml::xml::doc::{as_utf8, XmlErrorKind, XmlLimits};
 use crate::xacml::xml::request::{read_request, RequestError, RequestErrorKind, XACML_NS};
-use crate::xacml::xml::response::write_response_element;
+use crate::xacml::xml::response::{needs_escape, write_response_element};
 use crate::xacml::xml::stream::{is_xml_whitespace, Item, StreamError, Tag, XmlCursor};
 
 /// SOAP 1.2 envelope namespace.
@@ -653,7 +653,12 @@ pub fn write_closed_answer(response: &Response, relates_to: Option<&str>, out: &
     out.push_str("</a:Action>\n");
     if let Some(id) = relates_to {
         out.push_str("<a:RelatesTo>");
-        out.push_str(&partial_escape(id));
+        // A message id (a URN) needs no escaping: a word scan instead of a byte scan.
+        if needs_escape(id.as_bytes(), true) {
+            out.push_str(&partial_escape(id));
+        } else {
+            out.push_str(id);
+        }
         out.push_str("</a:RelatesTo>\n");
     }
     out.push_str("</s:Header>\n<s:Body>\n");

@@ -282,7 +282,7 @@ fn special_mask(x: u64, text: bool) -> u64 {
 /// value through the escaping path, which copies it unchanged, so the answer only errs on the
 /// safe side.
 #[inline]
-fn needs_escape(bytes: &[u8], text: bool) -> bool {
+pub(crate) fn needs_escape(bytes: &[u8], text: bool) -> bool {
     let mut marks = 0u64;
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
