@@ -581,11 +581,15 @@ impl<'a> XmlCursor<'a> {
 
     /// Splits `name`, which starts at byte `start`, at the first colon that
     /// [`scan_name`](Self::scan_name) found.
-    #[inline]
+    #[inline(always)]
     fn qname_parts(name: &'a str, start: usize, colon: Option<usize>) -> (&'a str, &'a str) {
-        match colon.and_then(|c| name.split_at_checked(c.checked_sub(start)?)) {
-            Some((prefix, rest)) => (prefix, rest.get(1..).unwrap_or("")),
-            None => ("", name),
+        let Some(k) = colon.and_then(|c| c.checked_sub(start)) else {
+            return ("", name);
+        };
+        // The colon is ASCII, so both sides of it are character boundaries.
+        match (name.get(..k), name.get(k + 1..)) {
+            (Some(prefix), Some(local)) => (prefix, local),
+            _ => ("", name),
         }
     }
 
@@ -767,11 +771,11 @@ impl<'a> XmlCursor<'a> {
         } else {
             // Local names first: they differ in length almost always, which settles the
             // comparison without a call into `memcmp` (this check runs for every attribute).
-            if self
-                .attrs
-                .iter()
-                .any(|a| a.local.len() == local.len() && a.local == local && a.prefix == prefix)
-            {
+            let mut twice = false;
+            for a in &self.attrs {
+                twice |= a.local.len() == local.len() && a.local == local && a.prefix == prefix;
+            }
+            if twice {
                 return Err(StreamError::malformed(
                     start,
                     format!("attribute {key} appears twice"),
