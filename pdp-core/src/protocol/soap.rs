@@ -36,7 +36,7 @@ use crate::xacml::response::Response;
 use crate::xacml::xml::doc::{as_utf8, XmlErrorKind, XmlLimits};
 use crate::xacml::xml::request::{read_request, RequestError, RequestErrorKind, XACML_NS};
 use crate::xacml::xml::response::{needs_escape, write_response_element};
-use crate::xacml::xml::stream::{is_xml_whitespace, Item, StreamError, Tag, XmlCursor};
+use crate::xacml::xml::stream::{is_xml_whitespace, xml_trim, Item, StreamError, Tag, XmlCursor};
 
 /// SOAP 1.2 envelope namespace.
 pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
@@ -501,7 +501,7 @@ impl<'a> EnvelopeParser<'_, 'a> {
                 text.to_mut().push_str(&chunk);
             }
         }
-        Ok(text.trim_matches([' ', '\t', '\r', '\n']).to_string())
+        Ok(xml_trim(&text).to_string())
     }
 
     fn body(&mut self, body: &Tag<'a>) -> Result<Request, Failure> {

@@ -30,7 +30,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::doc::{as_utf8, Position, XmlError, XmlErrorKind, XmlLimits};
-use super::stream::{is_xml_whitespace, Item, StreamError, Tag, XmlCursor, XML_NS};
+use super::stream::{is_xml_whitespace, xml_trim, Item, StreamError, Tag, XmlCursor, XML_NS};
 use crate::xacml::datatype::DataType;
 use crate::xacml::hl7::{self, Cv, Ii, HL7_NS};
 use crate::xacml::model::Symbols;
@@ -584,7 +584,7 @@ impl<'c, 'a> RequestParser<'c, 'a> {
                 Item::End | Item::Eof => break,
             }
         }
-        let text = text.trim_matches([' ', '\t', '\r', '\n']);
+        let text = xml_trim(&text);
         match value {
             Some(_) if !text.is_empty() => Err(unexpected_text("AttributeValue", tag.offset)),
             Some(v) => Ok(v),

@@ -243,7 +243,7 @@ impl<'a> XmlCursor<'a> {
     /// Character data with line ends normalised (`\r\n` and `\r` become `\n`, as an XML
     /// processor must) and entity references resolved. Borrowed unless it contains either.
     pub fn text_value(&self, raw: &'a str, offset: usize) -> Result<Cow<'a, str>, StreamError> {
-        if !raw.bytes().any(|b| matches!(b, b'&' | b'\r')) {
+        if memchr::memchr2(b'&', b'\r', raw.as_bytes()).is_none() {
             return Ok(Cow::Borrowed(raw));
         }
         if !raw.contains('\r') {
@@ -920,6 +920,16 @@ fn scan_value(rest: &[u8], quote: u8) -> Option<(usize, u8)> {
     None
 }
 
+/// `s` without surrounding XML white space (`#x20 | #x9 | #xD | #xA`); two byte checks when
+/// there is none, as nearly always.
+pub fn xml_trim(s: &str) -> &str {
+    let ws = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t' | b'\r' | b'\n'));
+    if !ws(s.as_bytes().first()) && !ws(s.as_bytes().last()) {
+        return s;
+    }
+    s.trim_matches([' ', '\t', '\r', '\n'])
+}
+
 /// XML white space only (`#x20 | #x9 | #xD | #xA`).
 pub fn is_xml_whitespace(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
@@ -1168,6 +1178,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn trim_and_text_values() {
+        for (raw, trimmed) in [
+            ("", ""),
+            ("a", "a"),
+            (" a\t", "a"),
+            ("\r\n a b \n", "a b"),
+            (" \t ", ""),
+            ("\u{a0}a\u{a0}", "\u{a0}a\u{a0}"),
+        ] {
+            assert_eq!(xml_trim(raw), trimmed, "{raw:?}");
+        }
+        let cursor = XmlCursor::new("<a/>", &XmlLimits::default());
+        assert!(matches!(
+            cursor.text_value("plain", 0),
+            Ok(Cow::Borrowed("plain"))
+        ));
+        assert_eq!(cursor.text_value("a\r\nb&amp;", 0).unwrap(), "a\nb&");
+        assert_eq!(cursor.text_value("x &lt; y", 0).unwrap(), "x < y");
+        assert!(cursor.text_value("&bogus;", 0).is_err());
     }
 
     #[test]
