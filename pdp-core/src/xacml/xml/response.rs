@@ -146,23 +146,25 @@ fn write_assignment(assignment: &AttributeAssignment, out: &mut String) {
 }
 
 fn write_attributes(category: &RequestCategory, out: &mut String) {
-    out.push_str("    <Attributes");
-    push_attr(" Category=\"", &category.category, out);
+    out.push_str("    <Attributes Category=\"");
+    push_attr_value(&category.category, out);
     if let Some(id) = &category.xml_id {
-        push_attr(" xml:id=\"", id, out);
+        out.push_str("\" xml:id=\"");
+        push_attr_value(id, out);
     }
     if category.attributes.is_empty() {
-        out.push_str("/>\n");
+        out.push_str("\"/>\n");
         return;
     }
-    out.push_str(">\n");
+    out.push_str("\">\n");
     for attribute in &category.attributes {
-        out.push_str("      <Attribute");
-        push_attr(" AttributeId=\"", &attribute.id, out);
+        out.push_str("      <Attribute AttributeId=\"");
+        push_attr_value(&attribute.id, out);
         if let Some(issuer) = &attribute.issuer {
-            push_attr(" Issuer=\"", issuer, out);
+            out.push_str("\" Issuer=\"");
+            push_attr_value(issuer, out);
         }
-        out.push_str(" IncludeInResult=\"true\">\n");
+        out.push_str("\" IncludeInResult=\"true\">\n");
         for value in &attribute.values {
             out.push_str("        <AttributeValue");
             push_value_attrs_and_text(value, out);
@@ -206,30 +208,39 @@ fn push_value_attrs_and_text(value: &Value, out: &mut String) {
         push_text(path, out);
         return;
     }
-    push_trusted_attr(" DataType=\"", value.datatype().uri(), out);
-    out.push('>');
+    out.push_str(" DataType=\"");
+    out.push_str(value.datatype().uri());
+    // The constant runs between the values are pushed whole.
     match value {
         Value::Ii(ii) => {
-            out.push_str("<v3:InstanceIdentifier");
-            push_attr(" root=\"", ii.root(), out);
-            push_attr(" extension=\"", ii.extension(), out);
+            out.push_str("\"><v3:InstanceIdentifier root=\"");
+            push_attr_value(ii.root(), out);
+            out.push_str("\" extension=\"");
+            push_attr_value(ii.extension(), out);
             if let Some(aan) = ii.assigning_authority_name() {
-                push_attr(" assigningAuthorityName=\"", aan, out);
+                out.push_str("\" assigningAuthorityName=\"");
+                push_attr_value(aan, out);
             }
-            out.push_str("/>");
+            out.push_str("\"/>");
         }
         Value::Cv(cv) => {
-            out.push_str("<v3:CodedValue");
-            push_attr(" code=\"", cv.code(), out);
-            push_attr(" codeSystem=\"", cv.code_system(), out);
+            out.push_str("\"><v3:CodedValue code=\"");
+            push_attr_value(cv.code(), out);
+            out.push_str("\" codeSystem=\"");
+            push_attr_value(cv.code_system(), out);
             if let Some(display) = cv.display_name() {
-                push_attr(" displayName=\"", display, out);
+                out.push_str("\" displayName=\"");
+                push_attr_value(display, out);
             }
-            out.push_str("/>");
+            out.push_str("\"/>");
         }
         // Strings are the common case: escape them directly, without the formatter.
-        Value::String(s) | Value::AnyUri(s) => push_text(s, out),
+        Value::String(s) | Value::AnyUri(s) => {
+            out.push_str("\">");
+            push_text(s, out);
+        }
         _ => {
+            out.push_str("\">");
             let _ = write!(EscapedText(out), "{value}");
         }
     }
