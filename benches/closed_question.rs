@@ -146,8 +146,8 @@ fn typical_response() -> Response {
     .map(|(code, decision)| {
         let mut result = DecisionResult::new(decision, Status::ok());
         result.attributes = vec![
-            resource.clone(),
-            RequestCategory {
+            Arc::new(resource.clone()),
+            Arc::new(RequestCategory {
                 category: Arc::from(ACTION),
                 xml_id: None,
                 has_content: false,
@@ -157,7 +157,7 @@ fn typical_response() -> Response {
                     include_in_result: true,
                     values: vec![Value::cv(code, "2.16.840.1.113883.2.4.3.111.5.10.1", None)],
                 }],
-            },
+            }),
         ]
         .into();
         result

@@ -7,6 +7,7 @@
 //! (stages: `walk`, `parse`, `write`, `both`); compare with `walk` at the same N.
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use pdp_core::protocol::soap::{parse_closed_question, write_closed_answer};
 use pdp_core::xacml::request::RequestCategory;
@@ -35,7 +36,8 @@ fn answer(categories: &[RequestCategory]) -> Response {
     };
     for category in &categories[1..4] {
         let mut result = DecisionResult::new(Decision::Permit, Status::ok());
-        result.attributes = vec![categories[0].clone(), category.clone()].into();
+        result.attributes =
+            vec![Arc::new(categories[0].clone()), Arc::new(category.clone())].into();
         response.results.push(result);
     }
     response

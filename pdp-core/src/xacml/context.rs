@@ -166,6 +166,7 @@ pub fn interned_entries(cat: &RequestCategory, symbols: &Symbols, entries: &mut 
     let Some(c) = symbols.get(&cat.category) else {
         return;
     };
+    entries.reserve(cat.attributes.len());
     for attr in &cat.attributes {
         let Some(a) = symbols.get(&attr.id) else {
             continue;

@@ -69,7 +69,7 @@ pub struct Pdp {
 #[derive(Clone)]
 pub struct PreparedRequest {
     context: Context,
-    echo: Arc<Vec<RequestCategory>>,
+    echo: Arc<Vec<Arc<RequestCategory>>>,
     return_policy_ids: bool,
     time: RequestTime,
     /// What the attribute provider prepared for this request, if anything.
@@ -188,6 +188,16 @@ impl Pdp {
     /// one per combination of repeated categories) and interns each against the policies.
     pub fn prepare(&self, request: &Request, time: RequestTime) -> Vec<PreparedRequest> {
         let combinations = individual_requests(&request.categories);
+        // The echo of each category is built once and shared by every combination containing it.
+        let echoes: Vec<Option<Arc<RequestCategory>>> =
+            request.categories.iter().map(echo).collect();
+        let index_of = |c: &RequestCategory| {
+            request
+                .categories
+                .iter()
+                .position(|x| std::ptr::eq(x, c))
+                .unwrap_or(0)
+        };
         // Each category is interned once, however many individual requests share it.
         let interned: Vec<Vec<Entry>> = if combinations.len() > 1 {
             request
@@ -210,12 +220,7 @@ impl Pdp {
                 } else {
                     let mut entries = Vec::with_capacity(16);
                     for c in &cats {
-                        let i = request
-                            .categories
-                            .iter()
-                            .position(|x| std::ptr::eq(x, *c))
-                            .unwrap_or(0);
-                        entries.extend(interned[i].iter().cloned());
+                        entries.extend(interned[index_of(c)].iter().cloned());
                     }
                     Context::from_entries(entries, &self.symbols, time)
                 };
@@ -228,7 +233,11 @@ impl Pdp {
                 });
                 PreparedRequest {
                     context,
-                    echo: Arc::new(echo(&cats)),
+                    echo: Arc::new(
+                        cats.iter()
+                            .filter_map(|c| echoes.get(index_of(c)).cloned().flatten())
+                            .collect(),
+                    ),
                     return_policy_ids: request.return_policy_id_list,
                     time,
                     provider_inputs,
@@ -302,23 +311,20 @@ fn individual_requests(categories: &[RequestCategory]) -> Vec<Vec<&RequestCatego
     out
 }
 
-/// The attributes marked `IncludeInResult`, by category.
-fn echo(categories: &[&RequestCategory]) -> Vec<RequestCategory> {
-    categories
+/// The attributes of one category marked `IncludeInResult`, if any.
+fn echo(c: &RequestCategory) -> Option<Arc<RequestCategory>> {
+    let attributes: Vec<_> = c
+        .attributes
         .iter()
-        .filter_map(|c| {
-            let attributes: Vec<_> = c
-                .attributes
-                .iter()
-                .filter(|a| a.include_in_result)
-                .cloned()
-                .collect();
-            (!attributes.is_empty()).then(|| RequestCategory {
-                category: c.category.clone(),
-                xml_id: c.xml_id.clone(),
-                has_content: false,
-                attributes,
-            })
+        .filter(|a| a.include_in_result)
+        .cloned()
+        .collect();
+    (!attributes.is_empty()).then(|| {
+        Arc::new(RequestCategory {
+            category: c.category.clone(),
+            xml_id: c.xml_id.clone(),
+            has_content: false,
+            attributes,
         })
-        .collect()
+    })
 }

@@ -40,9 +40,9 @@ pub struct DecisionResult {
     pub obligations: Vec<PolicyAction>,
     pub advice: Vec<PolicyAction>,
     /// The request attributes marked `IncludeInResult`, grouped by category. Shared with the
-    /// prepared request (every result of it echoes the same attributes), so producing a result
-    /// costs a reference-count increment, not a deep copy.
-    pub attributes: Arc<Vec<RequestCategory>>,
+    /// prepared request, and each category with every individual request that contains it, so
+    /// producing a result costs a reference-count increment, not a deep copy.
+    pub attributes: Arc<Vec<Arc<RequestCategory>>>,
     /// `Some` when the request asked for `ReturnPolicyIdList`.
     pub policy_identifiers: Option<Vec<PolicyIdentifier>>,
 }

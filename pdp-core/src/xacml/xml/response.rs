@@ -442,7 +442,7 @@ mod tests {
                 value: Value::Boolean(true),
             }],
         });
-        Arc::make_mut(&mut result.attributes).push(RequestCategory {
+        Arc::make_mut(&mut result.attributes).push(Arc::new(RequestCategory {
             category: Arc::from(SUBJECT),
             xml_id: Some(Arc::from("s1")),
             has_content: false,
@@ -452,7 +452,7 @@ mod tests {
                 include_in_result: true,
                 values: vec![string("Julius"), string("Hibbert\tMD")],
             }],
-        });
+        }));
         result.policy_identifiers = Some(vec![
             PolicyIdentifier {
                 kind: PolicyKind::Policy,
@@ -644,7 +644,7 @@ mod tests {
     #[test]
     fn hl7_values_are_written_as_elements() {
         let mut result = DecisionResult::new(Decision::Permit, Status::ok());
-        Arc::make_mut(&mut result.attributes).push(RequestCategory {
+        Arc::make_mut(&mut result.attributes).push(Arc::new(RequestCategory {
             category: Arc::from("urn:oasis:names:tc:xacml:3.0:attribute-category:resource"),
             xml_id: None,
             has_content: false,
@@ -654,7 +654,7 @@ mod tests {
                 include_in_result: true,
                 values: vec![Value::ii("2.16.840.1.113883.2.4.6.3", "999990019", None)],
             }],
-        });
+        }));
         result.obligations.push(PolicyAction {
             id: Arc::from("urn:test:notify"),
             assignments: vec![AttributeAssignment {
