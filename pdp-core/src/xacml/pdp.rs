@@ -249,24 +249,31 @@ impl Pdp {
     /// Decides one prepared individual request. This is the hot path: no parsing, no string
     /// lookups.
     pub fn decide(&self, request: &PreparedRequest) -> DecisionResult {
+        let Some(bound) = &self.provider else {
+            return self.finish(request, Lookup::request_only(&request.context));
+        };
         let mut provided = ProvidedAttributes {
-            output_keys: &[],
+            output_keys: &bound.output_keys,
             entries: arrayvec::ArrayVec::new(),
             failures: Vec::new(),
             overflowed: 0,
         };
-        if let Some(bound) = &self.provider {
-            provided.output_keys = &bound.output_keys;
-            let view = ProviderRequest {
-                context: &request.context,
-                input_keys: &bound.input_keys,
-                time: request.time,
-            };
-            bound
-                .provider
-                .provide(&view, request.provider_inputs.as_ref(), &mut provided);
-        }
-        let lookup = Lookup::new(&request.context, &provided.entries, &provided.failures);
+        let view = ProviderRequest {
+            context: &request.context,
+            input_keys: &bound.input_keys,
+            time: request.time,
+        };
+        bound
+            .provider
+            .provide(&view, request.provider_inputs.as_ref(), &mut provided);
+        self.finish(
+            request,
+            Lookup::new(&request.context, &provided.entries, &provided.failures),
+        )
+    }
+
+    /// Evaluates the root over `lookup` and builds the result.
+    fn finish(&self, request: &PreparedRequest, lookup: Lookup<'_>) -> DecisionResult {
         let mut ev = Evaluator::new(lookup, request.return_policy_ids);
         let outcome = ev.eval_node(&self.root);
         let (decision, status) = match outcome.verdict {
