@@ -18,14 +18,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use pdp_core::consent::bsn::Ura;
 use pdp_core::consent::catalogue::Catalogue;
 use pdp_core::consent::generate::Generator;
 use pdp_core::consent::index::ConsentIndex;
-use pdp_core::consent::question::{ClosedQuestion, ClosedQuestionService, Identifier, Purpose};
+use pdp_core::consent::question::ClosedQuestionService;
 use pdp_core::xacml::request::RequestTime;
 use pdp_core::xacml::xml::doc::XmlLimits;
-use pdp_core::xacml::{CompileOptions, PolicySource, PreparedRequest};
+use pdp_core::xacml::{CompileOptions, PolicySource};
+
+#[path = "support/questions.rs"]
+mod questions;
 
 const POLICY: &str = include_str!("../policies/mitz-consent.xml");
 const CATALOGUE: &str = include_str!("../policies/mitz-catalogue.json");
@@ -74,60 +76,9 @@ fn setup() -> Setup {
     Setup { service, generator }
 }
 
-/// A deterministic mix of questions about generated citizens: random providers as holders (so
-/// individual and categorical records are hit), all three data categories and purposes, and
-/// requesters of several types.
-fn questions(s: &Setup, n: usize) -> Vec<PreparedRequest> {
-    let data = ["GGC002", "GGC012", "GGC013"];
-    let requesters = ["J8", "Z3", "V6", "T2", "G5"];
-    let purposes = [
-        Purpose::Treat,
-        Purpose::Treat,
-        Purpose::Coc,
-        Purpose::Etreat,
-    ];
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = |m: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % m
-    };
-    let time = RequestTime {
-        unix_secs: s.generator.now(),
-        nanos: 0,
-    };
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        let citizen = next(s.generator.citizens());
-        let (holder, holder_type) = s.generator.provider(next(20_000) as u32);
-        let q = ClosedQuestion {
-            bsn: s.generator.bsn(citizen),
-            holder,
-            holder_type: holder_type.to_string(),
-            data_categories: vec![data[next(3) as usize].to_string()],
-            requester: Ura::EXAMPLE,
-            requester_type: requesters[next(5) as usize].to_string(),
-            role: "01.015".into(),
-            professional: Identifier {
-                root: "2.16.528.1.1007.3.1".into(),
-                extension: "000000123".into(),
-            },
-            mandated: None,
-            purpose: purposes[next(4) as usize],
-        };
-        let mut prepared = s
-            .service
-            .prepare(q.to_request(), time)
-            .expect("generated questions are valid");
-        out.append(&mut prepared);
-    }
-    out
-}
-
 fn bench(c: &mut Criterion) {
     let s = setup();
-    let prepared = questions(&s, 4096);
+    let prepared = questions::prepared_questions(&s.service, &s.generator, 4096);
     let mut tally = std::collections::HashMap::new();
     for p in &prepared {
         *tally

@@ -8,13 +8,15 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use pdp_core::consent::bsn::Ura;
 use pdp_core::consent::catalogue::Catalogue;
 use pdp_core::consent::generate::Generator;
 use pdp_core::consent::index::ConsentIndex;
-use pdp_core::consent::question::{ClosedQuestion, ClosedQuestionService, Identifier, Purpose};
+use pdp_core::consent::question::ClosedQuestionService;
 use pdp_core::xacml::request::RequestTime;
 use pdp_core::xacml::{CompileOptions, PolicySource};
+
+#[path = "../benches/support/questions.rs"]
+mod questions;
 
 const POLICY: &str = include_str!("../policies/mitz-consent.xml");
 const CATALOGUE: &str = include_str!("../policies/mitz-catalogue.json");
@@ -62,41 +64,7 @@ fn main() {
         );
         return;
     }
-    let data = ["GGC002", "GGC012", "GGC013"];
-    let requesters = ["J8", "Z3", "V6", "T2", "G5"];
-    let purposes = [
-        Purpose::Treat,
-        Purpose::Treat,
-        Purpose::Coc,
-        Purpose::Etreat,
-    ];
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = |m: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % m
-    };
-    let mut prepared = Vec::new();
-    while prepared.len() < 4096 {
-        let (holder, holder_type) = generator.provider(next(20_000) as u32);
-        let q = ClosedQuestion {
-            bsn: generator.bsn(next(citizens)),
-            holder,
-            holder_type: holder_type.to_string(),
-            data_categories: vec![data[next(3) as usize].to_string()],
-            requester: Ura::EXAMPLE,
-            requester_type: requesters[next(5) as usize].to_string(),
-            role: "01.015".into(),
-            professional: Identifier {
-                root: "2.16.528.1.1007.3.1".into(),
-                extension: "000000123".into(),
-            },
-            mandated: None,
-            purpose: purposes[next(4) as usize],
-        };
-        prepared.append(&mut service.prepare(q.to_request(), time).expect("valid"));
-    }
+    let prepared = questions::prepared_questions(&service, &generator, 4096);
     let started = Instant::now();
     let mut permits = 0usize;
     for i in 0..decisions {
