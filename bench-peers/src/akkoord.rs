@@ -14,13 +14,13 @@ use std::sync::Arc;
 use pdp_core::consent::bsn::{Bsn, Ura};
 use pdp_core::consent::catalogue::Catalogue;
 use pdp_core::consent::index::ConsentIndex;
-use pdp_core::consent::question::{self, ClosedQuestion, ClosedQuestionService, Identifier};
+use pdp_core::consent::question::{ClosedQuestion, ClosedQuestionService, Identifier};
 use pdp_core::consent::record::ConsentRecord;
 use pdp_core::xacml::request::RequestTime;
 use pdp_core::xacml::response::Decision;
 use pdp_core::xacml::{CompileOptions, PolicySource, PreparedRequest};
 
-use crate::model::{Outcome, Purpose, Question};
+use crate::model::{Outcome, Question};
 
 /// The consent decision policy Akkoord ships.
 pub const POLICY_XML: &str = include_str!("../../policies/mitz-consent.xml");
@@ -89,11 +89,7 @@ impl AkkoordEngine {
                 extension: "000000123".into(),
             },
             mandated: None,
-            purpose: match q.purpose {
-                Purpose::Treat => question::Purpose::Treat,
-                Purpose::Coc => question::Purpose::Coc,
-                Purpose::Etreat => question::Purpose::Etreat,
-            },
+            purpose: q.purpose,
         };
         let time = RequestTime {
             unix_secs: q.now,

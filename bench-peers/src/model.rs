@@ -77,24 +77,9 @@ impl Record {
     }
 }
 
-/// Purpose of use of a closed question.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Purpose {
-    Treat,
-    Coc,
-    Etreat,
-}
-
-impl Purpose {
-    /// The HL7 ActReason code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Purpose::Treat => "TREAT",
-            Purpose::Coc => "COC",
-            Purpose::Etreat => "ETREAT",
-        }
-    }
-}
+/// Purpose of use of a closed question: the engine's own type, so every model reads the same
+/// three codes.
+pub use pdp_core::consent::question::Purpose;
 
 /// One closed question for one data category, with the organisation types already mapped to
 /// categories through the catalogue (domain §8 step 2). The organisation type codes are kept
