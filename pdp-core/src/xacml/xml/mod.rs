@@ -6,3 +6,5 @@ pub mod policy;
 pub mod request;
 pub mod response;
 pub mod stream;
+#[cfg(test)]
+mod test_bytes;

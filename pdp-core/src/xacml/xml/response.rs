@@ -717,21 +717,14 @@ mod tests {
             b'a', b'1', b'.', b'&', b'<', b'>', b'"', b'\'', b'\n', b'\r', b'\t', 0x01, 0x7f, 0xc3,
             0xa9, b' ', b'#',
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..20_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let len = (seed % 30) as usize;
-            let mut bytes = Vec::with_capacity(len);
-            let mut r = seed;
-            for _ in 0..len {
-                r = r
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let pick = (r >> 33) as usize % (alphabet.len() * 6);
-                bytes.push(alphabet.get(pick).copied().unwrap_or(b'x'));
-            }
+        for bytes in super::super::test_bytes::random_byte_strings(
+            0x2545_f491_4f6c_dd1du64,
+            &alphabet,
+            6,
+            b'x',
+            30,
+            20_000,
+        ) {
             let attr = bytes
                 .iter()
                 .any(|&b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'') || b < 0x20);

@@ -1096,22 +1096,14 @@ mod tests {
         let alphabet = [
             b'a', b'"', b'\'', b'<', b'&', b'\t', b'\n', b'\r', 0x1f, 0x20, 0x7f, 0xc3,
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..20_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let len = (seed % 40) as usize;
-            let mut bytes = Vec::with_capacity(len);
-            let mut r = seed;
-            for _ in 0..len {
-                r = r
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                // Mostly plain bytes, sometimes a special one.
-                let pick = (r >> 33) as usize % (alphabet.len() * 3);
-                bytes.push(alphabet.get(pick).copied().unwrap_or(b'x'));
-            }
+        for bytes in super::super::test_bytes::random_byte_strings(
+            0x2545_f491_4f6c_dd1du64,
+            &alphabet,
+            3,
+            b'x',
+            40,
+            20_000,
+        ) {
             for quote in [b'"', b'\''] {
                 assert_eq!(scan_value(&bytes, quote), naive(&bytes, quote), "{bytes:?}");
             }
@@ -1138,22 +1130,14 @@ mod tests {
             b'a', b'Z', b'_', b'-', b'.', b'0', b'9', b':', b' ', b'\t', b'\n', b'\r', b'/', b'>',
             b'=', b'<', b'"', b'\'', b'@', b'A', 0x7f, 0xc3, 0xa9, 0x80, 0xff, 0x00,
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..20_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let len = (seed % 40) as usize;
-            let mut bytes = Vec::with_capacity(len);
-            let mut r = seed;
-            for _ in 0..len {
-                r = r
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                // Mostly letters, sometimes another byte.
-                let pick = (r >> 33) as usize % (alphabet.len() * 4);
-                bytes.push(alphabet.get(pick).copied().unwrap_or(b'q'));
-            }
+        for bytes in super::super::test_bytes::random_byte_strings(
+            0x9e37_79b9_7f4a_7c15u64,
+            &alphabet,
+            4,
+            b'q',
+            40,
+            20_000,
+        ) {
             // The scanner works on text; bytes that are not UTF-8 only matter as bytes here.
             let cursor = XmlCursor {
                 text: "",
