@@ -1,15 +1,10 @@
-//! `akkoord`: Akkoord's command line (and, later, its service).
-//!
-//! Subcommands: `eval` evaluates a request against policies offline, `check` validates policies.
-//! See `akkoord --help`.
-
-mod cli;
-mod closed_question;
-mod gen;
+//! `akkoord`: Akkoord's command line and service. See `akkoord --help` and the library docs of
+//! `pdp_server`.
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use pdp_server::cli;
 
 fn main() -> ExitCode {
     cli::run(cli::Cli::parse())

@@ -1,0 +1,10 @@
+//! Akkoord's service and command line: everything that touches the outside world (files, the
+//! durable store, the network). The engine itself is `pdp-core`, which does no I/O.
+//!
+//! - [`cli`]: the `akkoord` subcommands.
+//! - [`store`]: the durable store behind one trait, SQLite (embedded default) and PostgreSQL.
+
+pub mod cli;
+pub mod closed_question;
+pub mod gen;
+pub mod store;
