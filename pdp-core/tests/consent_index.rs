@@ -539,3 +539,38 @@ fn generated_data_set_loads_completely() {
         "{per_citizen} bytes per citizen, expected about {expected}"
     );
 }
+
+#[test]
+fn citizen_records_reads_back_what_was_upserted() {
+    use pdp_core::consent::index::IndexedRecord;
+    let c = catalogue();
+    let g = Generator::new(&c, 5, 300).expect("generator");
+    let index = ConsentIndex::new(&c);
+    let mut expected: std::collections::HashMap<u32, Vec<IndexedRecord>> = Default::default();
+    for r in g.records() {
+        if index.upsert(&r) == Upserted::Replaced {
+            expected
+                .get_mut(&r.bsn.get())
+                .expect("replaced an earlier record")
+                .retain(|e| {
+                    IndexedRecord::of(&r).holder != e.holder
+                        || IndexedRecord::of(&r).data_category != e.data_category
+                        || IndexedRecord::of(&r).consulting != e.consulting
+                });
+        }
+        expected
+            .entry(r.bsn.get())
+            .or_default()
+            .push(IndexedRecord::of(&r));
+    }
+    assert!(expected.len() > 250);
+    for (bsn, mut want) in expected {
+        let bsn = Bsn::from_u32(bsn).expect("valid");
+        let mut got = index.citizen_records(bsn);
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+    }
+    let stranger = Generator::new(&c, 5, 400).expect("generator").bsn(399);
+    assert!(index.citizen_records(stranger).is_empty());
+}

@@ -7,4 +7,7 @@
 pub mod cli;
 pub mod closed_question;
 pub mod gen;
+pub mod live;
+pub mod loader;
+pub mod pap;
 pub mod store;

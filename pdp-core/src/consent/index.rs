@@ -147,6 +147,47 @@ impl Packed {
     }
 }
 
+/// A record as the index keeps it: what decisions read, in the index's resolution (times in
+/// whole seconds from 2000-01-01 on, earlier starts read as "from the beginning"). Holder
+/// categories and data categories are catalogue indexes; see [`IndexedRecord::of`] to compare
+/// with a [`ConsentRecord`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct IndexedRecord {
+    /// A URA, or `HOLDER_CATEGORY_FLAG | category index` for a categorical holder.
+    pub holder: u32,
+    pub data_category: u8,
+    pub consulting: u16,
+    /// 0 = yes, 1 = no, 2 = no-unless-emergency.
+    pub choice: u8,
+    /// 0 = not a minor, 1 = pending confirmation, 2 = confirmed, 3 = rejected.
+    pub minor: u8,
+    /// Unix seconds, or `None` for open.
+    pub valid_from: Option<i64>,
+    pub valid_until: Option<i64>,
+}
+
+impl IndexedRecord {
+    /// How the index would hold `record`.
+    pub fn of(record: &ConsentRecord) -> IndexedRecord {
+        Packed::from_record(record).unpack()
+    }
+}
+
+impl Packed {
+    fn unpack(&self) -> IndexedRecord {
+        IndexedRecord {
+            holder: self.holder,
+            data_category: self.data_category,
+            consulting: self.consulting,
+            choice: self.state & STATE_CHOICE_MASK,
+            minor: (self.state >> STATE_MINOR_SHIFT) & 0b11,
+            valid_from: (self.valid_from != 0).then(|| i64::from(self.valid_from) + TIME_EPOCH),
+            valid_until: (self.valid_until != TIME_OPEN_END)
+                .then(|| i64::from(self.valid_until) + TIME_EPOCH),
+        }
+    }
+}
+
 fn packed_key(key: &RecordKey) -> Packed {
     let holder = match key.holder {
         HolderScope::Organisation(ura) => ura.get(),
@@ -483,6 +524,24 @@ impl ConsentIndex {
         table
             .find(bsn.get(), h)
             .map_or(0, |start| table.run_len(start as usize))
+    }
+
+    /// The citizen's records as the index holds them (for operators' inspection and for tests
+    /// that compare an index with its store record for record), in arena order.
+    pub fn citizen_records(&self, bsn: Bsn) -> Vec<IndexedRecord> {
+        let h = hash(bsn.get());
+        let table = self.shard(h).table.read();
+        let Some(start) = table.find(bsn.get(), h) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for r in table.records.get(start as usize..).unwrap_or(&[]) {
+            out.push(r.unpack());
+            if r.is_last() {
+                break;
+            }
+        }
+        out
     }
 
     /// Adds a record, or replaces the citizen's record with the same [`RecordKey`]. Takes one
