@@ -99,6 +99,23 @@ pub enum Command {
         )]
         catalogue: PathBuf,
     },
+    /// Load every consent and the active policies from the store into a fresh index, as a node
+    /// does at start, and report the rate and memory (then exit).
+    Load {
+        /// Store: `postgres://…`, `sqlite:PATH` or a path (default: DATABASE_URL, else akkoord.db).
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
+        /// The consent catalogue.
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "policies/mitz-catalogue.json"
+        )]
+        catalogue: PathBuf,
+        /// Id of the root policy document of the active set.
+        #[arg(long, value_name = "ID", default_value = crate::pap::DEFAULT_ROOT_POLICY_ID)]
+        root_policy: String,
+    },
 }
 
 /// Options of the XML loader shared by the subcommands.
@@ -150,6 +167,11 @@ pub fn run(cli: Cli) -> ExitCode {
             out,
             catalogue,
         } => crate::gen::run(citizens, seed, out.as_deref(), &catalogue).map_err(Failure::one),
+        Command::Load {
+            store,
+            catalogue,
+            root_policy,
+        } => crate::load_cmd::run(store.as_deref(), &catalogue, &root_policy).map_err(Failure::one),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

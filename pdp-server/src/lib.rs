@@ -8,6 +8,7 @@ pub mod cli;
 pub mod closed_question;
 pub mod gen;
 pub mod live;
+pub mod load_cmd;
 pub mod loader;
 pub mod pap;
 pub mod store;
