@@ -47,7 +47,9 @@ fn args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+        let value = it
+            .next()
+            .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
         match flag.as_str() {
             "--store" => a.store = value,
             "--changes" => a.changes = value.parse().unwrap_or_else(|_| usage("--changes N")),
@@ -62,7 +64,9 @@ fn args() -> Args {
 }
 
 fn usage(problem: &str) -> ! {
-    eprintln!("freshness: {problem}\nusage: freshness --store URL [--changes N] [--bin PATH/TO/akkoord]");
+    eprintln!(
+        "freshness: {problem}\nusage: freshness --store URL [--changes N] [--bin PATH/TO/akkoord]"
+    );
     std::process::exit(2)
 }
 
@@ -109,8 +113,13 @@ fn main() {
         .map_or(1, |d| d.as_secs());
     let generator = Generator::new(&catalogue, seed, 1_000_000).expect("generator");
     let citizens = 50.min(args.changes.max(1));
-    let pool: Vec<_> = (0..citizens as u64).map(|i| generator.bsn(500_000 + i)).collect();
-    let questions: Vec<String> = pool.iter().map(|b| closed_question(&b.to_string())).collect();
+    let pool: Vec<_> = (0..citizens as u64)
+        .map(|i| generator.bsn(500_000 + i))
+        .collect();
+    let questions: Vec<String> = pool
+        .iter()
+        .map(|b| closed_question(&b.to_string()))
+        .collect();
     let mut from_send = Vec::with_capacity(args.changes);
     let mut from_ack = Vec::with_capacity(args.changes);
     let mut polls = 0u64;
@@ -134,9 +143,16 @@ fn main() {
         write_consent_line(&record, &catalogue, &mut line).expect("writes");
         let want = if yes { "Permit" } else { "Deny" };
         let sent = Instant::now();
-        let (status, body) = a.post("/consents", "application/fhir+json", line.trim_end().as_bytes());
+        let (status, body) = a.post(
+            "/consents",
+            "application/fhir+json",
+            line.trim_end().as_bytes(),
+        );
         let acked = Instant::now();
-        assert!(status == 201 || status == 200, "registration: {status} {body}");
+        assert!(
+            status == 201 || status == 200,
+            "registration: {status} {body}"
+        );
         loop {
             polls += 1;
             let (status, answer) = b.post("/pdp", "application/soap+xml", questions[c].as_bytes());
@@ -156,7 +172,10 @@ fn main() {
             eprintln!("{} changes", i + 1);
         }
     }
-    println!("changes: {} ({} citizens), polls of node B: {polls}", args.changes, citizens);
+    println!(
+        "changes: {} ({} citizens), polls of node B: {polls}",
+        args.changes, citizens
+    );
     report("from send", from_send);
     report("from ack", from_ack);
 }

@@ -7,7 +7,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 use pdp_core::xacml::pdp::{CompileOptions, Pdp, PolicySource};
@@ -314,28 +314,7 @@ fn compile(policies: &[PolicyFile], limits: &XmlLimits) -> Result<Pdp, Failure> 
 
 /// The current system time as the engine's request time (the core never reads a clock).
 fn now() -> RequestTime {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(d) => RequestTime {
-            unix_secs: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            nanos: d.subsec_nanos(),
-        },
-        // A clock before 1970: count backwards, keeping nanos within the second.
-        Err(e) => {
-            let d = e.duration();
-            let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-            if d.subsec_nanos() == 0 {
-                RequestTime {
-                    unix_secs: -secs,
-                    nanos: 0,
-                }
-            } else {
-                RequestTime {
-                    unix_secs: -secs - 1,
-                    nanos: 1_000_000_000 - d.subsec_nanos(),
-                }
-            }
-        }
-    }
+    RequestTime::from(SystemTime::now())
 }
 
 #[cfg(test)]

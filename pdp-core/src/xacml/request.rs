@@ -52,3 +52,31 @@ pub struct RequestTime {
     /// Nanoseconds within the second.
     pub nanos: u32,
 }
+
+impl From<std::time::SystemTime> for RequestTime {
+    /// The decision time of a clock reading (the caller reads the clock: the core does not).
+    fn from(t: std::time::SystemTime) -> RequestTime {
+        match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => RequestTime {
+                unix_secs: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                nanos: d.subsec_nanos(),
+            },
+            // A clock before 1970: count backwards, keeping nanos within the second.
+            Err(e) => {
+                let d = e.duration();
+                let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+                if d.subsec_nanos() == 0 {
+                    RequestTime {
+                        unix_secs: -secs,
+                        nanos: 0,
+                    }
+                } else {
+                    RequestTime {
+                        unix_secs: -secs - 1,
+                        nanos: 1_000_000_000 - d.subsec_nanos(),
+                    }
+                }
+            }
+        }
+    }
+}

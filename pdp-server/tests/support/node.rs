@@ -35,9 +35,20 @@ impl Node {
     pub fn start(bin: &Path, store: &str, name: &str, extra: &[&str]) -> Node {
         let mut cmd = Command::new(bin);
         cmd.current_dir(repo_root())
-            .args(["serve", "--listen", "127.0.0.1:0", "--store", store, "--node", name])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--store",
+                store,
+                "--node",
+                name,
+            ])
             .args(extra)
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -157,7 +168,8 @@ pub fn closed_question(bsn: &str) -> String {
 
 /// The decisions of a SOAP answer (or XACML response), in document order.
 pub fn decisions(xml: &str) -> Vec<String> {
-    let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("answer is XML ({e}): {xml}"));
+    let doc =
+        roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("answer is XML ({e}): {xml}"));
     doc.descendants()
         .filter(|n| n.has_tag_name("Decision") || n.tag_name().name() == "Decision")
         .filter_map(|n| n.text().map(|t| t.trim().to_string()))

@@ -1,0 +1,3 @@
+//! Shared test support: real `akkoord serve` processes and a cuttable TCP path.
+pub mod node;
+pub mod proxy;
