@@ -192,10 +192,13 @@ pub trait Store: Send {
     fn kind(&self) -> &'static str;
 
     /// Applies consent changes in one transaction. Rows already as asked are left alone; when
-    /// nothing changed, no change-log entry is written.
+    /// nothing changed, no change-log entry is written. `catalogue` turns the records' ids into
+    /// the codes the rows hold ([`codec`]); a record it cannot encode fails the whole write with
+    /// [`StoreError::Invalid`].
     fn write_consents(
         &mut self,
         changes: &[ConsentChange],
+        catalogue: &Catalogue,
         meta: &ChangeMeta,
     ) -> Result<WriteOutcome, StoreError>;
 
@@ -205,6 +208,7 @@ pub trait Store: Send {
     fn import_batch(
         &mut self,
         records: &[ConsentRecord],
+        catalogue: &Catalogue,
         progress: &ImportProgress,
         meta: &ChangeMeta,
     ) -> Result<WriteOutcome, StoreError>;

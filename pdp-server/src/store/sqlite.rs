@@ -16,6 +16,7 @@ impl Store for SqliteStore {
     fn write_consents(
         &mut self,
         _: &[ConsentChange],
+        _: &Catalogue,
         _: &ChangeMeta,
     ) -> Result<WriteOutcome, StoreError> {
         nb()
@@ -23,6 +24,7 @@ impl Store for SqliteStore {
     fn import_batch(
         &mut self,
         _: &[ConsentRecord],
+        _: &Catalogue,
         _: &ImportProgress,
         _: &ChangeMeta,
     ) -> Result<WriteOutcome, StoreError> {
