@@ -35,6 +35,7 @@
 //! `psql` and survives catalogue versions that renumber Akkoord's internal ids.
 
 pub mod codec;
+pub mod contract;
 pub mod postgres;
 pub mod sqlite;
 pub mod testing;
