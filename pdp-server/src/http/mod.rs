@@ -237,31 +237,51 @@ pub enum BodyError {
     TimedOut,
 }
 
-/// Reads the whole body, refusing it as soon as it exceeds `limit` bytes (a declared
-/// `Content-Length` above the limit is refused before reading anything).
+/// After a body turned out too large, read (and discard) at most this much more of it before
+/// answering: a client that is still sending when the server closes gets a connection reset
+/// instead of the 413, so a moderately oversized body is drained to let the answer through.
+const DRAIN_CAP: u64 = 16 << 20;
+
+/// Reads the whole body, refusing it once it exceeds `limit` bytes: nothing beyond the limit
+/// is kept. A declared `Content-Length` above the limit is refused without reading when the
+/// client waits for `100 Continue` or the body is beyond what is worth draining.
 pub async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, BodyError> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(BodyError::TooLarge);
+    let expects_continue = req
+        .headers()
+        .get(hyper::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if let Some(n) = declared {
+        if n > limit as u64 && (expects_continue || n > limit as u64 + DRAIN_CAP) {
+            return Err(BodyError::TooLarge);
+        }
     }
-    let capacity = declared.map_or(8 * 1024, |n| n as usize);
+    let capacity = declared.map_or(8 * 1024, |n| n.min(limit as u64) as usize);
     let mut body = req.into_body();
     let collect = async {
         let mut buf = BytesMut::with_capacity(capacity);
+        let mut seen: u64 = 0;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| BodyError::Broken(e.to_string()))?;
             if let Ok(data) = frame.into_data() {
-                if buf.len() + data.len() > limit {
-                    return Err(BodyError::TooLarge);
+                seen += data.len() as u64;
+                if seen > limit as u64 + DRAIN_CAP {
+                    break;
                 }
-                buf.extend_from_slice(&data);
+                if seen <= limit as u64 {
+                    buf.extend_from_slice(&data);
+                }
             }
         }
-        Ok(buf.freeze())
+        if seen > limit as u64 {
+            Err(BodyError::TooLarge)
+        } else {
+            Ok(buf.freeze())
+        }
     };
     match tokio::time::timeout(BODY_TIMEOUT, collect).await {
         Ok(r) => r,
