@@ -522,3 +522,100 @@ fn bad_input_gets_a_specific_status_and_metric() {
     assert_eq!(s.get("/ready").status, 200);
     assert_eq!(s.soap(&soap), ["Permit", "Permit"]);
 }
+
+/// The server in-process over a store that cannot be opened and with no loader: what a node
+/// says before its first full load, and when a write cannot reach the store.
+#[test]
+fn before_the_full_load_and_without_a_store_the_node_says_so() {
+    use pdp_server::http::{pool::StorePool, AppState};
+    use pdp_server::live::Live;
+    use pdp_server::store::StoreUrl;
+    use std::sync::Arc;
+
+    let catalogue = pdp_core::consent::catalogue::Catalogue::from_json(&fixture(
+        "policies/mitz-catalogue.json",
+    ))
+    .expect("catalogue");
+    let live = Arc::new(Live::new(
+        Arc::new(catalogue),
+        "test".into(),
+        pdp_core::xacml::xml::doc::XmlLimits::default(),
+    ));
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A directory that does not exist: SQLite cannot create the file.
+    let unreachable = StoreUrl::Sqlite(dir.path().join("missing").join("a.db"));
+    let state = Arc::new(AppState {
+        live: live.clone(),
+        store: Arc::new(StorePool::new(unreachable, 2)),
+        root_policy: ROOT_POLICY.into(),
+        max_body: 1 << 20,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(pdp_server::http::serve(listener, state, async {
+        let _ = stop_rx.await;
+    }));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let base = format!("http://{addr}");
+
+    let r = agent.get(format!("{base}/ready")).call().expect("GET");
+    assert_eq!(r.status().as_u16(), 503);
+    assert!(r.headers().get("retry-after").is_some());
+    let mut r = agent.get(format!("{base}/health")).call().expect("GET");
+    assert_eq!(r.status().as_u16(), 503);
+    assert!(r
+        .body_mut()
+        .read_to_string()
+        .expect("body")
+        .contains("\"ready\":false"));
+    let mut r = agent
+        .post(format!("{base}/pdp"))
+        .header("Content-Type", "application/soap+xml")
+        .send(fixture("fixtures/soap/composed-2.8.xml"))
+        .expect("POST");
+    assert_eq!(r.status().as_u16(), 503);
+    assert!(r.headers().get("retry-after").is_some());
+    assert!(r
+        .body_mut()
+        .read_to_string()
+        .expect("body")
+        .contains("Receiver"));
+
+    let mut r = agent
+        .post(format!("{base}/consents"))
+        .header("Content-Type", "application/fhir+json")
+        .send(consent_for(FRESH_BSN))
+        .expect("POST");
+    assert_eq!(r.status().as_u16(), 503);
+    let body = r.body_mut().read_to_string().expect("body");
+    assert!(body.contains("OperationOutcome"), "{body}");
+    assert!(body.contains("NOT recorded"), "{body}");
+    let r = agent.get(format!("{base}/policies")).call().expect("GET");
+    assert_eq!(r.status().as_u16(), 503);
+    let page = live.render_metrics();
+    assert!(
+        page.contains("akkoord_rejected_requests_total{reason=\"not_ready\"} 1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("akkoord_rejected_requests_total{reason=\"store_unavailable\"} 2"),
+        "{page}"
+    );
+
+    let _ = stop_tx.send(());
+    runtime
+        .block_on(server)
+        .expect("the server task ends")
+        .expect("the server ends cleanly");
+}
