@@ -1,4 +1,5 @@
-//! The `akkoord` command line: offline evaluation and validation of XACML policies.
+//! The `akkoord` command line: the node (`serve`), and offline evaluation and validation of
+//! XACML policies.
 //!
 //! The CLI only reads files, calls `pdp-core` and prints; every decision is the engine's. Input
 //! problems never panic: they print a message naming the file (and line:column where there is
@@ -116,6 +117,43 @@ pub enum Command {
         #[arg(long, value_name = "ID", default_value = crate::pap::DEFAULT_ROOT_POLICY_ID)]
         root_policy: String,
     },
+    /// Run a PDP node: the HTTP API (decisions, consent registration, PAP, health, metrics)
+    /// over the store, kept in sync by the loader. Prints `akkoord listening on http://ADDR`
+    /// once listening; stops on SIGINT/SIGTERM after the requests in flight.
+    Serve {
+        /// Address to listen on; port 0 picks a free port (see the printed address).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The store: `postgres://…`, `sqlite:PATH` or a path (default: DATABASE_URL, else
+        /// the SQLite file akkoord.db).
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
+        /// The consent catalogue.
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "policies/mitz-catalogue.json"
+        )]
+        catalogue: PathBuf,
+        /// Id of the root policy (set) of the active policies.
+        #[arg(long, value_name = "ID", default_value = crate::pap::DEFAULT_ROOT_POLICY_ID)]
+        root_policy: String,
+        /// This node's name in the store's loader-progress table and the logs (default:
+        /// hostname-pid).
+        #[arg(long, value_name = "NAME")]
+        node: Option<String>,
+        /// Poll the change log at least every N milliseconds (default: 100 for SQLite, 1000
+        /// for PostgreSQL, which also wakes on NOTIFY).
+        #[arg(long, value_name = "N")]
+        poll_ms: Option<u64>,
+        /// Largest request body accepted, in bytes (larger ones get 413).
+        #[arg(long, value_name = "BYTES", default_value_t = crate::http::DEFAULT_MAX_BODY)]
+        max_body: usize,
+        /// Register the demo consents (fixtures/consents/demo.ndjson) when the store holds no
+        /// consents.
+        #[arg(long)]
+        demo: bool,
+    },
 }
 
 /// Options of the XML loader shared by the subcommands.
@@ -172,6 +210,29 @@ pub fn run(cli: Cli) -> ExitCode {
             catalogue,
             root_policy,
         } => crate::load_cmd::run(store.as_deref(), &catalogue, &root_policy).map_err(Failure::one),
+        Command::Serve {
+            listen,
+            store,
+            catalogue,
+            root_policy,
+            node,
+            poll_ms,
+            max_body,
+            demo,
+        } => {
+            init_logging();
+            crate::serve::run(crate::serve::ServeConfig {
+                listen,
+                store: crate::store::StoreUrl::from_config(store.as_deref()),
+                catalogue,
+                root_policy,
+                node: node.unwrap_or_else(crate::serve::default_node_name),
+                poll_interval: poll_ms.map(std::time::Duration::from_millis),
+                max_body,
+                demo,
+            })
+            .map_err(Failure::one)
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -312,8 +373,14 @@ fn compile(policies: &[PolicyFile], limits: &XmlLimits) -> Result<Pdp, Failure> 
         .map_err(|errors| Failure(errors.iter().map(ToString::to_string).collect()))
 }
 
+/// Logs to stderr at level info unless `RUST_LOG` says otherwise.
+fn init_logging() {
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .try_init();
+}
+
 /// The current system time as the engine's request time (the core never reads a clock).
-fn now() -> RequestTime {
+pub(crate) fn now() -> RequestTime {
     RequestTime::from(SystemTime::now())
 }
 

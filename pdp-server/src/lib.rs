@@ -3,12 +3,16 @@
 //!
 //! - [`cli`]: the `akkoord` subcommands.
 //! - [`store`]: the durable store behind one trait, SQLite (embedded default) and PostgreSQL.
+//! - [`http`]: the HTTP front (`akkoord serve`): decisions, registration, PAP, health, metrics.
+//! - [`serve`]: starting a node: seed the store, start the loader and the server.
 
 pub mod cli;
 pub mod closed_question;
 pub mod gen;
+pub mod http;
 pub mod live;
 pub mod load_cmd;
 pub mod loader;
 pub mod pap;
+pub mod serve;
 pub mod store;

@@ -116,7 +116,10 @@ fn two_nodes_on_one_postgres_database_converge() {
         if !body.contains("00000001") {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "withdrawal not seen on B: {body}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "withdrawal not seen on B: {body}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 
@@ -124,7 +127,11 @@ fn two_nodes_on_one_postgres_database_converge() {
     let policy = std::fs::read_to_string(repo_root().join("policies/mitz-consent.xml"))
         .expect("policy")
         .replacen("<Target", "<!-- revised through node A --><Target", 1);
-    let (status, body) = a.post("/policies?activate=true", "application/xml", policy.as_bytes());
+    let (status, body) = a.post(
+        "/policies?activate=true",
+        "application/xml",
+        policy.as_bytes(),
+    );
     assert!(status == 200 || status == 201, "{status} {body}");
     let start = Instant::now();
     loop {
@@ -133,14 +140,20 @@ fn two_nodes_on_one_postgres_database_converge() {
         if text.contains("\"revision\":2") || text.contains("@2") {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "policy revision not on B: {text}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "policy revision not on B: {text}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     // Both nodes agree on the change log position once idle.
     let start = Instant::now();
     loop {
         let (ha, hb) = (a.health(), b.health());
-        if ha["applied_seq"] == hb["applied_seq"] && ha["lag_entries"] == 0 && hb["lag_entries"] == 0 {
+        if ha["applied_seq"] == hb["applied_seq"]
+            && ha["lag_entries"] == 0
+            && hb["lag_entries"] == 0
+        {
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(10), "{ha} vs {hb}");
