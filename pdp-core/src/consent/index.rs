@@ -74,8 +74,9 @@ pub const SHARDS: usize = 1 << DEFAULT_SHARD_BITS;
 /// The most shard bits [`ConsentIndex::with_shards`] accepts.
 pub const MAX_SHARD_BITS: u32 = 20;
 
-/// Top bit of the packed holder: the low bits are a holder-category id, not a URA.
-const HOLDER_CATEGORY_FLAG: u32 = 1 << 31;
+/// Top bit of a packed holder ([`IndexedRecord::holder`]): the low bits are a holder-category
+/// id, not a URA.
+pub const HOLDER_CATEGORY_FLAG: u32 = 1 << 31;
 /// State byte: the choice in bits 0–1, minor state in bits 2–3, last record of a run in bit 7.
 const STATE_CHOICE_MASK: u8 = 0b0000_0011;
 const STATE_MINOR_SHIFT: u8 = 2;

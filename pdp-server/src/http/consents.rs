@@ -13,7 +13,7 @@ use hyper::{Request, StatusCode};
 use pdp_core::consent::bsn::Bsn;
 use pdp_core::consent::catalogue::Catalogue;
 use pdp_core::consent::fhir::{parse_consent_line, FhirError};
-use pdp_core::consent::index::IndexedRecord;
+use pdp_core::consent::index::{IndexedRecord, HOLDER_CATEGORY_FLAG};
 use serde_json::{json, Value};
 
 use super::reply::{self, Issue, Reply};
@@ -262,9 +262,6 @@ pub fn admin_citizen(live: &Live, bsn_text: &str) -> Reply {
         &json!({ "records": records, "applied_seq": live.status().applied_seq }),
     )
 }
-
-/// `IndexedRecord::holder`'s flag for a categorical holder (see `pdp_core::consent::index`).
-const HOLDER_CATEGORY_FLAG: u32 = 1 << 31;
 
 fn record_json(c: &Catalogue, r: &IndexedRecord) -> Value {
     let holder = if r.holder & HOLDER_CATEGORY_FLAG != 0 {
