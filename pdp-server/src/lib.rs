@@ -2,9 +2,11 @@
 //! durable store, the network). The engine itself is `pdp-core`, which does no I/O.
 //!
 //! - [`cli`]: the `akkoord` subcommands.
+//! - [`import`]: `akkoord import`, the bulk consent migration into the store.
 //! - [`store`]: the durable store behind one trait, SQLite (embedded default) and PostgreSQL.
 
 pub mod cli;
 pub mod closed_question;
 pub mod gen;
+pub mod import;
 pub mod store;
