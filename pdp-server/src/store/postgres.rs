@@ -1,77 +1,1320 @@
-//! PostgreSQL store. Being written.
+//! The PostgreSQL store (production): the [`Store`] trait over the sync `postgres` client.
+//!
+//! One [`PostgresStore`] is one connection (plus, once [`Store::wait_for_change`] is called, a
+//! second one that `LISTEN`s). It keeps its connection settings, so after an outage — any call
+//! that returned [`StoreError::Unavailable`] — the next call connects again; the loader keeps the
+//! store object across an outage and simply retries.
+//!
+//! # Schema and migrations
+//!
+//! The tables are the ones listed in [`crate::store`]; the migrations are [`MIGRATIONS`].
+//! [`PostgresStore::open`] applies the missing ones in one transaction that first takes
+//! `pg_advisory_xact_lock`, so two nodes starting at once apply each migration once (the second
+//! waits, then finds nothing to do). A database whose schema is newer than this binary is
+//! refused with [`StoreError::Schema`]: run the newer Akkoord, or restore a matching backup.
+//! Key text columns use `COLLATE "C"`: the codes are ASCII, and byte comparison makes the
+//! primary-key index cheaper to maintain during imports.
+//!
+//! # Commit order: positions are transaction snapshots
+//!
+//! A change log read by increasing sequence number alone can miss a change: transaction A takes
+//! sequence 10, transaction B takes 11 and commits, a loader reads "everything after 9", sees 11
+//! and moves on to "after 11"; then A commits, and 10 is never read. Sequence numbers are handed
+//! out in start order, not commit order.
+//!
+//! So each `change_log` row also records its writing transaction (`xid`, an `xid8` filled by
+//! `pg_current_xact_id()`), and a [`Position`] token is the text of a `pg_snapshot`
+//! (`xmin:xmax:xip,…`). [`Store::changes_since`] runs in one `REPEATABLE READ` transaction whose
+//! first statement takes `S_now = pg_current_snapshot()`, and selects the entries whose writer is
+//! visible in `S_now` but not in the previous snapshot `S_prev`:
+//!
+//! ```sql
+//! xid >= pg_snapshot_xmin(S_prev)            -- index range; anything older is visible in S_prev
+//!   AND pg_visible_in_snapshot(xid, S_now)
+//!   AND NOT pg_visible_in_snapshot(xid, S_prev)
+//! ```
+//!
+//! Visibility only grows from one snapshot to the next, so every committed transaction becomes
+//! visible in exactly one interval `(S_prev, S_now]`: each entry is returned exactly once, and a
+//! transaction that commits late is simply picked up by a later interval. A transaction with an
+//! xid below `xmin(S_prev)` had finished when `S_prev` was taken, so it is visible there (if it
+//! committed): the `xid >=` bound loses nothing and lets the `change_log_xid` index do the work.
+//!
+//! The loader then reads the **current state** (in the same snapshot) of the consent rows whose
+//! `change_seq` is one of those entries, not a replay of events, so the order of the entries
+//! within one batch does not matter. This is correct because two transactions that touch the
+//! same row are serialised by its row lock: the later writer waits until the first has ended,
+//! and PostgreSQL makes a transaction visible to new snapshots before it releases its locks. So
+//! if the later writer is visible in a snapshot, the first one is too: a row's `change_seq` is
+//! always the newest visible writer of that row, and the row read in `S_now` is the state after
+//! every change up to `S_now`. A row first written by A and overwritten by B in the same interval
+//! carries B's sequence number and is returned once, in B's state, which is the final one.
+//!
+//! `limit` is a hint only: when more entries became visible since `S_prev` than `limit`, they
+//! are all returned. Splitting one snapshot interval into pages would need a snapshot between
+//! the two, which PostgreSQL cannot fabricate; correctness comes first, and a big interval only
+//! happens after a bulk import, which a full load handles better anyway.
+//!
+//! # Writes
+//!
+//! Every write is one transaction that first inserts its `change_log` row (`RETURNING seq`), then
+//! touches only rows that differ, and `NOTIFY akkoord_changes, '<seq>'` (delivered at commit).
+//! A write that changed nothing rolls back: no entry, `change_seq: None`.
+//!
+//! Imports ([`Store::import_batch`]) `COPY` the batch into a temporary staging table and upsert
+//! from it in one statement. They commit with `synchronous_commit = off`: the batch's
+//! `import_progress` row commits in the same transaction, so if the server crashes and loses the
+//! last few asynchronously committed batches, it loses their progress with them, and the import
+//! resumes before them and writes them again (imports are idempotent upserts). Nothing
+//! acknowledged to a person is lost; interactive writes keep the server's default.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ::postgres::fallible_iterator::FallibleIterator;
+use ::postgres::types::ToSql;
+use ::postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Transaction};
+
+use super::codec::{self, ConsentRow, KeyRow, RowRef};
 use super::*;
-pub struct PostgresStore;
+
+/// Schema migrations: `(version, SQL)`, applied in order, each once.
+pub const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_V1)];
+
+/// The newest schema version this binary knows.
+pub const SCHEMA_VERSION: i32 = 1;
+
+const SCHEMA_V1: &str = r#"
+CREATE TABLE change_log (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    committed_at bigint NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('consents', 'import', 'policy')),
+    author text NOT NULL,
+    records bigint NOT NULL,
+    summary text NOT NULL,
+    xid xid8 NOT NULL DEFAULT pg_current_xact_id()
+);
+CREATE INDEX change_log_xid ON change_log (xid);
+
+CREATE TABLE consents (
+    bsn integer NOT NULL,
+    holder text COLLATE "C" NOT NULL,
+    data_category text COLLATE "C" NOT NULL,
+    consulting text COLLATE "C" NOT NULL,
+    choice text NOT NULL,
+    valid_from bigint,
+    valid_until bigint,
+    minor text NOT NULL,
+    recorded_by text NOT NULL,
+    catalogue_version bigint NOT NULL,
+    recorded_at bigint NOT NULL,
+    deleted boolean NOT NULL DEFAULT false,
+    change_seq bigint NOT NULL,
+    PRIMARY KEY (bsn, holder, data_category, consulting)
+);
+CREATE INDEX consents_change_seq ON consents (change_seq);
+-- Tombstones are rare; imports find the ones they bring back through this small index.
+CREATE INDEX consents_tombstones ON consents (bsn, holder, data_category, consulting)
+    WHERE deleted;
+
+CREATE TABLE policies (
+    policy_id text NOT NULL,
+    revision bigint NOT NULL,
+    xml text NOT NULL,
+    author text NOT NULL,
+    created_at bigint NOT NULL,
+    active boolean NOT NULL DEFAULT false,
+    change_seq bigint NOT NULL,
+    PRIMARY KEY (policy_id, revision)
+);
+CREATE UNIQUE INDEX policies_one_active ON policies (policy_id) WHERE active;
+
+CREATE TABLE loader_progress (
+    node text PRIMARY KEY,
+    position text NOT NULL,
+    last_seq bigint NOT NULL,
+    updated_at bigint NOT NULL
+);
+
+CREATE TABLE import_progress (
+    file_id text PRIMARY KEY,
+    path text NOT NULL,
+    lines_done bigint NOT NULL,
+    updated_at bigint NOT NULL
+);
+"#;
+
+/// Advisory lock key serialising migrations across nodes ("akkoord" + 1).
+const MIGRATION_LOCK: i64 = 0x616b_6b6f_6f72_6401;
+/// First half of the two-key advisory lock that serialises writes to one policy id.
+const POLICY_LOCK_CLASS: i32 = 0x616b_6b70;
+/// The `NOTIFY` channel.
+pub const CHANNEL: &str = "akkoord_changes";
+
+const CONSENT_COLUMNS: &str = "bsn, holder, data_category, consulting, choice, valid_from, \
+     valid_until, minor, recorded_by, catalogue_version, recorded_at";
+
+const STAGING_DDL: &str = r#"CREATE TEMP TABLE IF NOT EXISTS akkoord_import_staging (
+    bsn integer NOT NULL,
+    holder text COLLATE "C" NOT NULL,
+    data_category text COLLATE "C" NOT NULL,
+    consulting text COLLATE "C" NOT NULL,
+    choice text NOT NULL,
+    valid_from bigint,
+    valid_until bigint,
+    minor text NOT NULL,
+    recorded_by text NOT NULL,
+    catalogue_version bigint NOT NULL,
+    recorded_at bigint NOT NULL
+) ON COMMIT DELETE ROWS"#;
+
+/// Brings tombstones in the batch back to life; counted as inserts.
+const IMPORT_REVIVE: &str = "UPDATE consents c SET choice = s.choice, valid_from = s.valid_from, \
+     valid_until = s.valid_until, minor = s.minor, recorded_by = s.recorded_by, \
+     catalogue_version = s.catalogue_version, recorded_at = s.recorded_at, deleted = false, \
+     change_seq = $1 \
+     FROM akkoord_import_staging s \
+     WHERE c.deleted AND c.bsn = s.bsn AND c.holder = s.holder \
+     AND c.data_category = s.data_category AND c.consulting = s.consulting";
+
+/// Upserts the staged batch where something differs; `xmax = 0` marks a fresh insert.
+const IMPORT_UPSERT: &str = "WITH up AS ( \
+     INSERT INTO consents AS c (bsn, holder, data_category, consulting, choice, valid_from, \
+     valid_until, minor, recorded_by, catalogue_version, recorded_at, deleted, change_seq) \
+     SELECT bsn, holder, data_category, consulting, choice, valid_from, valid_until, minor, \
+     recorded_by, catalogue_version, recorded_at, false, $1 FROM akkoord_import_staging \
+     ON CONFLICT (bsn, holder, data_category, consulting) DO UPDATE SET \
+     choice = EXCLUDED.choice, valid_from = EXCLUDED.valid_from, \
+     valid_until = EXCLUDED.valid_until, minor = EXCLUDED.minor, \
+     recorded_by = EXCLUDED.recorded_by, catalogue_version = EXCLUDED.catalogue_version, \
+     recorded_at = EXCLUDED.recorded_at, deleted = false, change_seq = EXCLUDED.change_seq \
+     WHERE (c.choice, c.valid_from, c.valid_until, c.minor, c.recorded_by, \
+     c.catalogue_version, c.recorded_at) IS DISTINCT FROM (EXCLUDED.choice, \
+     EXCLUDED.valid_from, EXCLUDED.valid_until, EXCLUDED.minor, EXCLUDED.recorded_by, \
+     EXCLUDED.catalogue_version, EXCLUDED.recorded_at) OR c.deleted \
+     RETURNING (c.xmax = 0) AS fresh) \
+     SELECT count(*) FILTER (WHERE fresh), count(*) FILTER (WHERE NOT fresh) FROM up";
+
+/// A PostgreSQL connection implementing [`Store`]. Not shared between threads: open one per
+/// thread. See the module docs for the commit-order guarantees.
+pub struct PostgresStore {
+    config: Config,
+    /// Where the server is, for messages (never the password).
+    target: String,
+    client: Option<Client>,
+    listener: Option<Client>,
+    /// Whether the current connection has created the import staging table.
+    staging_ready: bool,
+    catalogue: Option<SharedCatalogue>,
+}
+
 impl PostgresStore {
-    pub fn open(_conn: &str) -> Result<PostgresStore, StoreError> {
-        Err(StoreError::Schema("not yet built".into()))
+    /// Connects (without TLS) and applies pending migrations. `conn` is a `postgres://` URL or a
+    /// libpq `key=value` string. Connection failures are [`StoreError::Unavailable`] naming the
+    /// server without its password; a schema newer than this binary is [`StoreError::Schema`].
+    pub fn open(conn: &str) -> Result<PostgresStore, StoreError> {
+        let mut config: Config = conn.parse().map_err(|e| {
+            StoreError::Invalid(format!(
+                "`{}` is not a PostgreSQL connection string: {e}",
+                describe_conn(conn, None)
+            ))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("akkoord");
+        }
+        let target = describe_conn(conn, Some(&config));
+        let mut store = PostgresStore {
+            config,
+            target,
+            client: None,
+            listener: None,
+            staging_ready: false,
+            catalogue: None,
+        };
+        store.with_client(|_, _| Ok(()))?;
+        Ok(store)
+    }
+
+    /// The catalogue used to encode records for writing (codes, see [`codec`]). Defaults to the
+    /// catalogue shipped with Akkoord; a node running another catalogue version sets its own.
+    pub fn set_catalogue(&mut self, catalogue: SharedCatalogue) {
+        self.catalogue = Some(catalogue);
+    }
+
+    /// The server process id of this store's connection (tests end it to simulate an outage).
+    #[doc(hidden)]
+    pub fn backend_pid(&mut self) -> Result<i32, StoreError> {
+        self.with_client(|c, _| {
+            c.query_one("SELECT pg_backend_pid()", &[])
+                .map(|r| r.get(0))
+                .map_err(|e| pg_err("reading the backend pid", e))
+        })
+    }
+
+    fn catalogue(&self) -> Result<SharedCatalogue, StoreError> {
+        match &self.catalogue {
+            Some(c) => Ok(c.clone()),
+            None => shipped_catalogue(),
+        }
+    }
+
+    fn connect(&self) -> Result<Client, StoreError> {
+        self.config.connect(NoTls).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot connect to PostgreSQL at {}: {e}; check that the server runs and accepts \
+                 connections from this host",
+                self.target
+            ))
+        })
+    }
+
+    /// Runs `f` on the connection, connecting (and checking the schema) first when there is
+    /// none. A failure that leaves the connection unusable drops it, so the next call reconnects.
+    fn with_client<T>(
+        &mut self,
+        f: impl FnOnce(&mut Client, &mut bool) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if self.client.is_none() {
+            let mut client = self.connect()?;
+            migrate(&mut client)?;
+            self.client = Some(client);
+            self.staging_ready = false;
+        }
+        let Some(client) = self.client.as_mut() else {
+            return Err(StoreError::Unavailable("no connection".into()));
+        };
+        let result = f(client, &mut self.staging_ready);
+        if matches!(result, Err(StoreError::Unavailable(_))) || client.is_closed() {
+            self.client = None;
+        }
+        result
     }
 }
-fn nb<T>() -> Result<T, StoreError> {
-    Err(StoreError::Schema("not yet built".into()))
+
+/// The shipped catalogue, parsed once.
+fn shipped_catalogue() -> Result<SharedCatalogue, StoreError> {
+    static SHIPPED: OnceLock<Result<SharedCatalogue, String>> = OnceLock::new();
+    SHIPPED
+        .get_or_init(|| {
+            Catalogue::from_json(include_str!("../../../policies/mitz-catalogue.json"))
+                .map(Arc::new)
+                .map_err(|e| format!("the shipped catalogue does not load: {e}"))
+        })
+        .clone()
+        .map_err(StoreError::Database)
 }
+
+/// The server named for messages: a URL without its password, or `host=… port=… dbname=…`.
+fn describe_conn(conn: &str, config: Option<&Config>) -> String {
+    let t = conn.trim();
+    if t.starts_with("postgres://") || t.starts_with("postgresql://") {
+        return StoreUrl::Postgres(t.to_string()).redacted();
+    }
+    let Some(config) = config else {
+        return "(a key=value connection string)".into();
+    };
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            ::postgres::config::Host::Tcp(name) => name.clone(),
+            ::postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
+    format!(
+        "host={} port={} dbname={} user={}",
+        if hosts.is_empty() {
+            "localhost".into()
+        } else {
+            hosts.join(",")
+        },
+        if ports.is_empty() {
+            "5432".into()
+        } else {
+            ports.join(",")
+        },
+        config.get_dbname().unwrap_or("(default)"),
+        config.get_user().unwrap_or("(default)"),
+    )
+}
+
+/// Whether a driver error means "try again later" rather than "a person must look".
+fn is_transient(e: &::postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        let c = code.code();
+        // 08: connection exception; 57P0x: shutdown / cannot connect now; 53300: too many
+        // connections; 40001/40P01: serialization failure / deadlock; 55P03: lock not
+        // available; 57014: statement timeout or cancel.
+        return c.starts_with("08")
+            || c.starts_with("57P")
+            || matches!(c, "53300" | "40001" | "40P01" | "55P03" | "57014");
+    }
+    // No server error: the socket or the protocol failed.
+    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+        || e.to_string().starts_with("timeout")
+        || e.to_string().contains("connection")
+}
+
+/// Maps a driver error: transient ones to [`StoreError::Unavailable`], the rest to
+/// [`StoreError::Database`], with what was being done.
+fn pg_err(doing: &str, e: ::postgres::Error) -> StoreError {
+    if is_transient(&e) {
+        StoreError::Unavailable(format!("{doing}: {e}"))
+    } else {
+        StoreError::Database(format!("{doing}: {e}"))
+    }
+}
+
+fn io_err(doing: &str, e: std::io::Error) -> StoreError {
+    StoreError::Unavailable(format!("{doing}: {e}"))
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Applies missing migrations under an advisory lock; refuses a newer schema.
+fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    let schema = |e| pg_err("applying schema migrations", e);
+    let mut tx = client.transaction().map_err(schema)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(schema)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (\
+             version integer PRIMARY KEY, applied_at bigint NOT NULL)",
+    )
+    .map_err(schema)?;
+    let current: i32 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .map_err(schema)?
+        .get(0);
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::Schema(format!(
+            "the database schema is version {current}, newer than this Akkoord knows \
+             ({SCHEMA_VERSION}); run the Akkoord release that migrated it (or a newer one)"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.batch_execute(sql).map_err(|e| match pg_err("", e) {
+            StoreError::Database(m) => StoreError::Schema(format!("migration {version} failed{m}")),
+            other => other,
+        })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+            &[version, &now_ms()],
+        )
+        .map_err(schema)?;
+    }
+    tx.commit().map_err(schema)
+}
+
+fn append_log(
+    tx: &mut Transaction<'_>,
+    kind: &str,
+    records: usize,
+    meta: &ChangeMeta,
+) -> Result<i64, StoreError> {
+    tx.query_one(
+        "INSERT INTO change_log (committed_at, kind, author, records, summary) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING seq",
+        &[
+            &now_ms(),
+            &kind,
+            &meta.author,
+            &i64::try_from(records).unwrap_or(i64::MAX),
+            &meta.summary,
+        ],
+    )
+    .map(|r| r.get(0))
+    .map_err(|e| pg_err("writing the change log", e))
+}
+
+fn notify(tx: &mut Transaction<'_>, seq: i64) -> Result<(), StoreError> {
+    tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &seq.to_string()])
+        .map(|_| ())
+        .map_err(|e| pg_err("notifying loaders", e))
+}
+
+fn bsn_param(bsn: i64) -> Result<i32, StoreError> {
+    i32::try_from(bsn).map_err(|_| StoreError::Invalid("a BSN is out of range".into()))
+}
+
+enum Encoded {
+    Upsert(ConsentRow),
+    Remove(KeyRow),
+}
+
+fn active_policies_in(c: &mut impl GenericClient) -> Result<Vec<StoredPolicy>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT policy_id, revision, xml, author, created_at, active FROM policies \
+             WHERE active ORDER BY policy_id",
+            &[],
+        )
+        .map_err(|e| pg_err("reading the active policies", e))?;
+    Ok(rows.iter().map(policy_from_row).collect())
+}
+
+fn policy_from_row(r: &::postgres::Row) -> StoredPolicy {
+    StoredPolicy {
+        policy_id: r.get(0),
+        revision: r.get(1),
+        xml: r.get(2),
+        author: r.get(3),
+        created_at: r.get(4),
+        active: r.get(5),
+    }
+}
+
+/// Whether `token` looks like a `pg_snapshot` (`xmin:xmax:xip,…`), so a wrong token gets a
+/// clear error instead of a cast failure.
+fn is_snapshot_text(token: &str) -> bool {
+    let mut parts = token.split(':');
+    let (Some(a), Some(b), Some(c), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(a) && digits(b) && (c.is_empty() || c.split(',').all(digits))
+}
+
+// ---- COPY text format ------------------------------------------------------------------------
+
+fn push_int(buf: &mut Vec<u8>, v: i64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        buf.push(b'-');
+    }
+    buf.extend_from_slice(&tmp[i..]);
+}
+
+fn push_text(buf: &mut Vec<u8>, s: &str) {
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
+        buf.extend_from_slice(s.as_bytes());
+        return;
+    }
+    for b in s.bytes() {
+        match b {
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            b'\t' => buf.extend_from_slice(b"\\t"),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            b'\r' => buf.extend_from_slice(b"\\r"),
+            _ => buf.push(b),
+        }
+    }
+}
+
+fn push_opt(buf: &mut Vec<u8>, v: Option<i64>) {
+    match v {
+        Some(v) => push_int(buf, v),
+        None => buf.extend_from_slice(b"\\N"),
+    }
+}
+
+/// One row in `COPY … FROM STDIN` text format, columns as [`STAGING_DDL`].
+fn push_copy_row(buf: &mut Vec<u8>, r: &ConsentRow) {
+    push_int(buf, r.bsn);
+    for s in [&r.holder[..], &r.data_category, &r.consulting, r.choice] {
+        buf.push(b'\t');
+        push_text(buf, s);
+    }
+    buf.push(b'\t');
+    push_opt(buf, r.valid_from);
+    buf.push(b'\t');
+    push_opt(buf, r.valid_until);
+    for s in [r.minor, r.recorded_by] {
+        buf.push(b'\t');
+        push_text(buf, s);
+    }
+    buf.push(b'\t');
+    push_int(buf, r.catalogue_version);
+    buf.push(b'\t');
+    push_int(buf, r.recorded_at);
+    buf.push(b'\n');
+}
+
+fn parse_int(field: &[u8]) -> Result<i64, String> {
+    let (neg, digits) = match field.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, field),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return Err("an integer column is malformed".into());
+    }
+    let mut v: i64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return Err("an integer column is malformed".into());
+        }
+        v = v * 10 + i64::from(b - b'0');
+    }
+    Ok(if neg { -v } else { v })
+}
+
+fn parse_opt_int(field: &[u8]) -> Result<Option<i64>, String> {
+    if field == b"\\N" {
+        Ok(None)
+    } else {
+        parse_int(field).map(Some)
+    }
+}
+
+/// A text column: borrowed when it has no escapes, else unescaped into `scratch`.
+fn parse_text<'a>(field: &'a [u8], scratch: &'a mut String) -> Result<&'a str, String> {
+    if !field.contains(&b'\\') {
+        return std::str::from_utf8(field).map_err(|_| "a text column is not UTF-8".to_string());
+    }
+    let mut bytes = Vec::with_capacity(field.len());
+    let mut it = field.iter();
+    while let Some(&b) = it.next() {
+        if b != b'\\' {
+            bytes.push(b);
+            continue;
+        }
+        bytes.push(match it.next() {
+            Some(b't') => b'\t',
+            Some(b'n') => b'\n',
+            Some(b'r') => b'\r',
+            Some(b'b') => 8,
+            Some(b'f') => 12,
+            Some(b'v') => 11,
+            Some(&other) => other,
+            None => return Err("a text column ends in a lone backslash".into()),
+        });
+    }
+    *scratch = String::from_utf8(bytes).map_err(|_| "a text column is not UTF-8".to_string())?;
+    Ok(scratch)
+}
+
+/// One line of `COPY (SELECT CONSENT_COLUMNS …) TO STDOUT`, without its newline.
+fn parse_copy_row<'a>(line: &'a [u8], scratch: &'a mut [String; 6]) -> Result<RowRef<'a>, String> {
+    let mut f = line.split(|&b| b == b'\t');
+    let mut next = || {
+        f.next()
+            .ok_or_else(|| "a row has too few columns".to_string())
+    };
+    let (bsn, holder, dc, cons, choice) = (next()?, next()?, next()?, next()?, next()?);
+    let (from, until, minor, by, cv, at) = (next()?, next()?, next()?, next()?, next()?, next()?);
+    if f.next().is_some() {
+        return Err("a row has too many columns".into());
+    }
+    let [s0, s1, s2, s3, s4, s5] = scratch;
+    Ok(RowRef {
+        bsn: parse_int(bsn)?,
+        holder: parse_text(holder, s0)?,
+        data_category: parse_text(dc, s1)?,
+        consulting: parse_text(cons, s2)?,
+        choice: parse_text(choice, s3)?,
+        valid_from: parse_opt_int(from)?,
+        valid_until: parse_opt_int(until)?,
+        minor: parse_text(minor, s4)?,
+        recorded_by: parse_text(by, s5)?,
+        catalogue_version: parse_int(cv)?,
+        recorded_at: parse_int(at)?,
+    })
+}
+
+// ---- the operations --------------------------------------------------------------------------
+
+fn write_consents_in(
+    client: &mut Client,
+    changes: &[Encoded],
+    meta: &ChangeMeta,
+) -> Result<WriteOutcome, StoreError> {
+    let e = |doing: &'static str| move |err| pg_err(doing, err);
+    let mut tx = client.transaction().map_err(e("starting a write"))?;
+    let seq = append_log(&mut tx, "consents", changes.len(), meta)?;
+    let select = tx
+        .prepare(
+            "SELECT choice, valid_from, valid_until, minor, recorded_by, catalogue_version, \
+             recorded_at, deleted FROM consents \
+             WHERE bsn = $1 AND holder = $2 AND data_category = $3 AND consulting = $4 \
+             FOR UPDATE",
+        )
+        .map_err(e("preparing a write"))?;
+    let insert = tx
+        .prepare(&format!(
+            "INSERT INTO consents ({CONSENT_COLUMNS}, deleted, change_seq) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, $12) \
+             ON CONFLICT DO NOTHING"
+        ))
+        .map_err(e("preparing a write"))?;
+    let update = tx
+        .prepare(
+            "UPDATE consents SET choice = $5, valid_from = $6, valid_until = $7, minor = $8, \
+             recorded_by = $9, catalogue_version = $10, recorded_at = $11, deleted = false, \
+             change_seq = $12 \
+             WHERE bsn = $1 AND holder = $2 AND data_category = $3 AND consulting = $4",
+        )
+        .map_err(e("preparing a write"))?;
+    let tombstone = tx
+        .prepare(
+            "UPDATE consents SET deleted = true, change_seq = $5 \
+             WHERE bsn = $1 AND holder = $2 AND data_category = $3 AND consulting = $4",
+        )
+        .map_err(e("preparing a write"))?;
+    let mut out = WriteOutcome::default();
+    for change in changes {
+        match change {
+            Encoded::Upsert(r) => {
+                let bsn = bsn_param(r.bsn)?;
+                let params: [&(dyn ToSql + Sync); 12] = [
+                    &bsn,
+                    &r.holder,
+                    &r.data_category,
+                    &r.consulting,
+                    &r.choice,
+                    &r.valid_from,
+                    &r.valid_until,
+                    &r.minor,
+                    &r.recorded_by,
+                    &r.catalogue_version,
+                    &r.recorded_at,
+                    &seq,
+                ];
+                // Lock the row if it exists; if not, insert. A concurrent insert of the same key
+                // makes ours a no-op: then go round and lock theirs.
+                loop {
+                    let existing = tx
+                        .query_opt(&select, &params[..4])
+                        .map_err(e("reading a consent"))?;
+                    match existing {
+                        None => {
+                            if tx
+                                .execute(&insert, &params)
+                                .map_err(e("inserting a consent"))?
+                                == 1
+                            {
+                                out.inserted += 1;
+                                break;
+                            }
+                        }
+                        Some(old) => {
+                            let deleted: bool = old.get(7);
+                            let same = old.get::<_, &str>(0) == r.choice
+                                && old.get::<_, Option<i64>>(1) == r.valid_from
+                                && old.get::<_, Option<i64>>(2) == r.valid_until
+                                && old.get::<_, &str>(3) == r.minor
+                                && old.get::<_, &str>(4) == r.recorded_by
+                                && old.get::<_, i64>(5) == r.catalogue_version
+                                && old.get::<_, i64>(6) == r.recorded_at;
+                            if !deleted && same {
+                                out.unchanged += 1;
+                            } else {
+                                tx.execute(&update, &params)
+                                    .map_err(e("updating a consent"))?;
+                                if deleted {
+                                    out.inserted += 1;
+                                } else {
+                                    out.updated += 1;
+                                }
+                            }
+                            break;
+                        }
+                    }
+                }
+            }
+            Encoded::Remove(k) => {
+                let bsn = bsn_param(k.bsn)?;
+                let key: [&(dyn ToSql + Sync); 4] =
+                    [&bsn, &k.holder, &k.data_category, &k.consulting];
+                let existing = tx
+                    .query_opt(&select, &key)
+                    .map_err(e("reading a consent"))?;
+                match existing {
+                    Some(old) if !old.get::<_, bool>(7) => {
+                        tx.execute(
+                            &tombstone,
+                            &[&bsn, &k.holder, &k.data_category, &k.consulting, &seq],
+                        )
+                        .map_err(e("removing a consent"))?;
+                        out.removed += 1;
+                    }
+                    // Nothing to remove: already as asked.
+                    _ => out.unchanged += 1,
+                }
+            }
+        }
+    }
+    if out.inserted + out.updated + out.removed == 0 {
+        tx.rollback().map_err(e("rolling back an empty write"))?;
+        return Ok(out);
+    }
+    notify(&mut tx, seq)?;
+    tx.commit().map_err(e("committing a write"))?;
+    out.change_seq = Some(seq);
+    Ok(out)
+}
+
+fn import_in(
+    client: &mut Client,
+    staging_ready: &mut bool,
+    copy: &[u8],
+    rows: usize,
+    progress: &ImportProgress,
+    meta: &ChangeMeta,
+) -> Result<(u64, u64, Option<i64>), StoreError> {
+    let e = |doing: &'static str| move |err| pg_err(doing, err);
+    if !*staging_ready {
+        client
+            .batch_execute(STAGING_DDL)
+            .map_err(e("creating the import staging table"))?;
+        *staging_ready = true;
+    }
+    let mut tx = client
+        .transaction()
+        .map_err(e("starting an import batch"))?;
+    // Safe: the progress row commits with the batch (see the module docs).
+    tx.batch_execute("SET LOCAL synchronous_commit = off")
+        .map_err(e("starting an import batch"))?;
+    let seq = append_log(&mut tx, "import", rows, meta)?;
+    {
+        let mut w = tx
+            .copy_in("COPY akkoord_import_staging FROM STDIN")
+            .map_err(e("copying an import batch"))?;
+        w.write_all(copy)
+            .map_err(|err| io_err("copying an import batch", err))?;
+        w.finish().map_err(e("copying an import batch"))?;
+    }
+    let revived = tx
+        .execute(IMPORT_REVIVE, &[&seq])
+        .map_err(e("importing a batch"))?;
+    let counts = tx
+        .query_one(IMPORT_UPSERT, &[&seq])
+        .map_err(e("importing a batch"))?;
+    let inserted = revived + counts.get::<_, i64>(0).unsigned_abs();
+    let updated = counts.get::<_, i64>(1).unsigned_abs();
+    tx.execute(
+        "INSERT INTO import_progress (file_id, path, lines_done, updated_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (file_id) DO UPDATE SET path = EXCLUDED.path, \
+         lines_done = EXCLUDED.lines_done, updated_at = EXCLUDED.updated_at",
+        &[
+            &progress.file_id,
+            &progress.path,
+            &i64::try_from(progress.lines_done).unwrap_or(i64::MAX),
+            &now_ms(),
+        ],
+    )
+    .map_err(e("recording import progress"))?;
+    let changed = inserted + updated > 0;
+    if changed {
+        notify(&mut tx, seq)?;
+    } else {
+        // Progress still commits; the empty entry goes (never seen: same transaction).
+        tx.execute("DELETE FROM change_log WHERE seq = $1", &[&seq])
+            .map_err(e("importing a batch"))?;
+    }
+    tx.commit().map_err(e("committing an import batch"))?;
+    Ok((inserted, updated, changed.then_some(seq)))
+}
+
+/// Starts the read-only `REPEATABLE READ` transaction of a load and takes its snapshot with the
+/// first statement, so everything read after it is exactly what that snapshot shows.
+fn snapshot_tx(client: &mut Client) -> Result<(Transaction<'_>, String), StoreError> {
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(|e| pg_err("starting a snapshot", e))?;
+    let snapshot: String = tx
+        .query_one("SELECT pg_current_snapshot()::text", &[])
+        .map_err(|e| pg_err("taking a snapshot", e))?
+        .get(0);
+    Ok((tx, snapshot))
+}
+
+fn load_all_in(
+    client: &mut Client,
+    catalogue: &Catalogue,
+    sink: &mut RowSink<'_>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<FullLoad, StoreError> {
+    let (mut tx, token) = snapshot_tx(client)?;
+    let last_seq: i64 = tx
+        .query_one("SELECT coalesce(max(seq), 0) FROM change_log", &[])
+        .map_err(|e| pg_err("reading the change log head", e))?
+        .get(0);
+    let policies = active_policies_in(&mut tx)?;
+    let (mut records, mut undecodable) = (0u64, 0u64);
+    {
+        let mut reader = tx
+            .copy_out(&format!(
+                "COPY (SELECT {CONSENT_COLUMNS} FROM consents WHERE NOT deleted) TO STDOUT"
+            ))
+            .map_err(|e| pg_err("reading the consents", e))?;
+        let mut line = Vec::with_capacity(256);
+        let mut scratch: [String; 6] = Default::default();
+        loop {
+            line.clear();
+            let n = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| io_err("reading the consents", e))?;
+            if n == 0 {
+                break;
+            }
+            if line.last() == Some(&b'\n') {
+                line.pop();
+            }
+            let decoded = parse_copy_row(&line, &mut scratch)
+                .and_then(|row| codec::decode_row(&row, catalogue).map_err(|e| e.0));
+            if decoded.is_err() {
+                undecodable += 1;
+            }
+            sink(decoded);
+            records += 1;
+            if records % (1 << 20) == 0 {
+                progress(records);
+            }
+        }
+    }
+    tx.commit()
+        .map_err(|e| pg_err("ending the load snapshot", e))?;
+    Ok(FullLoad {
+        records: records - undecodable,
+        undecodable,
+        policies,
+        position: Position { last_seq, token },
+    })
+}
+
+fn changes_since_in(
+    client: &mut Client,
+    position: &Position,
+    catalogue: &Catalogue,
+) -> Result<ChangeBatch, StoreError> {
+    let prev = position.token.trim();
+    if !prev.is_empty() && !is_snapshot_text(prev) {
+        return Err(StoreError::Invalid(format!(
+            "position `{prev}` is not a PostgreSQL snapshot (did it come from another store?); \
+             do a full load to get a new position"
+        )));
+    }
+    let (mut tx, now) = snapshot_tx(client)?;
+    let entries = if prev.is_empty() {
+        // No position yet: everything visible now.
+        tx.query("SELECT seq, kind FROM change_log ORDER BY seq", &[])
+    } else {
+        tx.query(
+            "SELECT seq, kind FROM change_log \
+             WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot) \
+             AND pg_visible_in_snapshot(xid, $2::text::pg_snapshot) \
+             AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot) \
+             ORDER BY seq",
+            &[&prev, &now],
+        )
+    }
+    .map_err(|e| pg_err("reading the change log", e))?;
+    let mut consent_seqs = Vec::with_capacity(entries.len());
+    let mut policy_changed = false;
+    let mut last_seq = position.last_seq;
+    for row in &entries {
+        let seq: i64 = row.get(0);
+        last_seq = last_seq.max(seq);
+        if row.get::<_, &str>(1) == "policy" {
+            policy_changed = true;
+        } else {
+            consent_seqs.push(seq);
+        }
+    }
+    let mut changes = Vec::new();
+    if !consent_seqs.is_empty() {
+        let rows = tx
+            .query(
+                &format!(
+                    "SELECT {CONSENT_COLUMNS}, deleted, change_seq FROM consents \
+                     WHERE change_seq = ANY($1) ORDER BY change_seq"
+                ),
+                &[&consent_seqs],
+            )
+            .map_err(|e| pg_err("reading changed consents", e))?;
+        changes.reserve(rows.len());
+        for r in &rows {
+            let bsn = i64::from(r.get::<_, i32>(0));
+            let change_seq: i64 = r.get(12);
+            let change = if r.get::<_, bool>(11) {
+                codec::decode_key(bsn, r.get(1), r.get(2), r.get(3), catalogue)
+                    .map(|(bsn, key)| LoadedChange::Remove { bsn, key })
+            } else {
+                let row = RowRef {
+                    bsn,
+                    holder: r.get(1),
+                    data_category: r.get(2),
+                    consulting: r.get(3),
+                    choice: r.get(4),
+                    valid_from: r.get(5),
+                    valid_until: r.get(6),
+                    minor: r.get(7),
+                    recorded_by: r.get(8),
+                    catalogue_version: r.get(9),
+                    recorded_at: r.get(10),
+                };
+                codec::decode_row(&row, catalogue).map(LoadedChange::Upsert)
+            };
+            changes.push(change.unwrap_or_else(|e| LoadedChange::Undecodable {
+                change_seq,
+                reason: e.0,
+            }));
+        }
+    }
+    if policy_changed {
+        changes.push(LoadedChange::Policies(active_policies_in(&mut tx)?));
+    }
+    tx.commit()
+        .map_err(|e| pg_err("ending the change snapshot", e))?;
+    Ok(ChangeBatch {
+        changes,
+        entries: entries.len() as u64,
+        position: Position {
+            last_seq,
+            token: now,
+        },
+    })
+}
+
+/// Takes the per-policy-id lock that keeps revision numbers and the active flag consistent
+/// between concurrent authors.
+fn lock_policy(tx: &mut Transaction<'_>, policy_id: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        &[&POLICY_LOCK_CLASS, &policy_id],
+    )
+    .map(|_| ())
+    .map_err(|e| pg_err("locking the policy", e))
+}
+
+fn put_policy_in(
+    client: &mut Client,
+    policy_id: &str,
+    xml: &str,
+    activate: bool,
+    meta: &ChangeMeta,
+) -> Result<i64, StoreError> {
+    let e = |doing: &'static str| move |err| pg_err(doing, err);
+    let mut tx = client.transaction().map_err(e("starting a policy write"))?;
+    lock_policy(&mut tx, policy_id)?;
+    let seq = append_log(&mut tx, "policy", 1, meta)?;
+    let revision: i64 = tx
+        .query_one(
+            "SELECT coalesce(max(revision), 0) + 1 FROM policies WHERE policy_id = $1",
+            &[&policy_id],
+        )
+        .map_err(e("numbering the policy revision"))?
+        .get(0);
+    if activate {
+        tx.execute(
+            "UPDATE policies SET active = false WHERE policy_id = $1 AND active",
+            &[&policy_id],
+        )
+        .map_err(e("deactivating the previous revision"))?;
+    }
+    tx.execute(
+        "INSERT INTO policies (policy_id, revision, xml, author, created_at, active, change_seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &policy_id,
+            &revision,
+            &xml,
+            &meta.author,
+            &now_ms(),
+            &activate,
+            &seq,
+        ],
+    )
+    .map_err(e("storing the policy"))?;
+    notify(&mut tx, seq)?;
+    tx.commit().map_err(e("committing the policy"))?;
+    Ok(revision)
+}
+
+fn activate_policy_in(
+    client: &mut Client,
+    policy_id: &str,
+    revision: i64,
+    meta: &ChangeMeta,
+) -> Result<(), StoreError> {
+    let e = |doing: &'static str| move |err| pg_err(doing, err);
+    let mut tx = client.transaction().map_err(e("starting a policy write"))?;
+    lock_policy(&mut tx, policy_id)?;
+    let revisions: Vec<(i64, bool)> = tx
+        .query(
+            "SELECT revision, active FROM policies WHERE policy_id = $1 ORDER BY revision",
+            &[&policy_id],
+        )
+        .map_err(e("reading the policy revisions"))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    if revisions.is_empty() {
+        return Err(StoreError::Invalid(format!(
+            "no policy `{policy_id}` is stored; store a revision first"
+        )));
+    }
+    match revisions.iter().find(|(r, _)| *r == revision) {
+        None => {
+            let known: Vec<String> = revisions.iter().map(|(r, _)| r.to_string()).collect();
+            Err(StoreError::Invalid(format!(
+                "policy `{policy_id}` has no revision {revision}; stored revisions: {}",
+                known.join(", ")
+            )))
+        }
+        // Already active: nothing changes, no change-log entry.
+        Some((_, true)) => tx.rollback().map_err(e("ending the policy write")),
+        Some((_, false)) => {
+            let seq = append_log(&mut tx, "policy", 1, meta)?;
+            tx.execute(
+                "UPDATE policies SET active = false WHERE policy_id = $1 AND active",
+                &[&policy_id],
+            )
+            .map_err(e("deactivating the previous revision"))?;
+            tx.execute(
+                "UPDATE policies SET active = true, change_seq = $3 \
+                 WHERE policy_id = $1 AND revision = $2",
+                &[&policy_id, &revision, &seq],
+            )
+            .map_err(e("activating the revision"))?;
+            notify(&mut tx, seq)?;
+            tx.commit().map_err(e("committing the activation"))
+        }
+    }
+}
+
 impl Store for PostgresStore {
     fn kind(&self) -> &'static str {
         "postgres"
     }
+
     fn write_consents(
         &mut self,
-        _: &[ConsentChange],
-        _: &ChangeMeta,
+        changes: &[ConsentChange],
+        meta: &ChangeMeta,
     ) -> Result<WriteOutcome, StoreError> {
-        nb()
+        let catalogue = self.catalogue()?;
+        let mut encoded = Vec::with_capacity(changes.len());
+        for (i, change) in changes.iter().enumerate() {
+            let enc = match change {
+                ConsentChange::Upsert(r) => codec::encode(r, &catalogue).map(Encoded::Upsert),
+                ConsentChange::Remove { bsn, key } => {
+                    codec::encode_key(*bsn, key, &catalogue).map(Encoded::Remove)
+                }
+            };
+            encoded.push(
+                enc.map_err(|e| {
+                    StoreError::Invalid(format!("change {} of the write: {e}", i + 1))
+                })?,
+            );
+        }
+        if encoded.is_empty() {
+            return Ok(WriteOutcome::default());
+        }
+        self.with_client(|c, _| write_consents_in(c, &encoded, meta))
     }
+
     fn import_batch(
         &mut self,
-        _: &[ConsentRecord],
-        _: &ImportProgress,
-        _: &ChangeMeta,
+        records: &[ConsentRecord],
+        progress: &ImportProgress,
+        meta: &ChangeMeta,
     ) -> Result<WriteOutcome, StoreError> {
-        nb()
+        let catalogue = self.catalogue()?;
+        // One upsert statement cannot touch a row twice, so a key repeated in the batch keeps
+        // its last record (the later line wins, as applying the lines in order would); an
+        // earlier duplicate counts as updated, or unchanged when equal to the one kept.
+        let mut last: HashMap<(Bsn, RecordKey), usize> = HashMap::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            last.insert((r.bsn, r.key()), i);
+        }
+        let mut out = WriteOutcome::default();
+        let mut copy = Vec::with_capacity(records.len() * 96);
+        for (i, r) in records.iter().enumerate() {
+            let kept = last.get(&(r.bsn, r.key())).copied().unwrap_or(i);
+            if kept != i {
+                if records[kept] == *r {
+                    out.unchanged += 1;
+                } else {
+                    out.updated += 1;
+                }
+                continue;
+            }
+            let row = codec::encode(r, &catalogue).map_err(|e| {
+                StoreError::Invalid(format!("record {} of the import batch: {e}", i + 1))
+            })?;
+            push_copy_row(&mut copy, &row);
+        }
+        let staged = last.len();
+        let (inserted, updated, seq) =
+            self.with_client(|c, ready| import_in(c, ready, &copy, records.len(), progress, meta))?;
+        out.inserted += inserted;
+        out.updated += updated;
+        out.unchanged += (staged as u64).saturating_sub(inserted + updated);
+        out.change_seq = seq;
+        Ok(out)
     }
-    fn import_lines_done(&mut self, _: &str) -> Result<u64, StoreError> {
-        nb()
+
+    fn import_lines_done(&mut self, file_id: &str) -> Result<u64, StoreError> {
+        self.with_client(|c, _| {
+            c.query_opt(
+                "SELECT lines_done FROM import_progress WHERE file_id = $1",
+                &[&file_id],
+            )
+            .map(|r| r.map_or(0, |r| r.get::<_, i64>(0).unsigned_abs()))
+            .map_err(|e| pg_err("reading import progress", e))
+        })
     }
-    fn put_policy(&mut self, _: &str, _: &str, _: bool, _: &ChangeMeta) -> Result<i64, StoreError> {
-        nb()
+
+    fn put_policy(
+        &mut self,
+        policy_id: &str,
+        xml: &str,
+        activate: bool,
+        meta: &ChangeMeta,
+    ) -> Result<i64, StoreError> {
+        self.with_client(|c, _| put_policy_in(c, policy_id, xml, activate, meta))
     }
-    fn activate_policy(&mut self, _: &str, _: i64, _: &ChangeMeta) -> Result<(), StoreError> {
-        nb()
+
+    fn activate_policy(
+        &mut self,
+        policy_id: &str,
+        revision: i64,
+        meta: &ChangeMeta,
+    ) -> Result<(), StoreError> {
+        self.with_client(|c, _| activate_policy_in(c, policy_id, revision, meta))
     }
-    fn policies(&mut self, _: bool) -> Result<Vec<StoredPolicy>, StoreError> {
-        nb()
+
+    fn policies(&mut self, with_xml: bool) -> Result<Vec<StoredPolicy>, StoreError> {
+        self.with_client(|c, _| {
+            c.query(
+                "SELECT policy_id, revision, CASE WHEN $1 THEN xml ELSE '' END, author, \
+                 created_at, active FROM policies ORDER BY policy_id, revision",
+                &[&with_xml],
+            )
+            .map(|rows| rows.iter().map(policy_from_row).collect())
+            .map_err(|e| pg_err("reading the policies", e))
+        })
     }
-    fn policy(&mut self, _: &str, _: i64) -> Result<Option<StoredPolicy>, StoreError> {
-        nb()
+
+    fn policy(
+        &mut self,
+        policy_id: &str,
+        revision: i64,
+    ) -> Result<Option<StoredPolicy>, StoreError> {
+        self.with_client(|c, _| {
+            c.query_opt(
+                "SELECT policy_id, revision, xml, author, created_at, active FROM policies \
+                 WHERE policy_id = $1 AND revision = $2",
+                &[&policy_id, &revision],
+            )
+            .map(|r| r.as_ref().map(policy_from_row))
+            .map_err(|e| pg_err("reading the policy", e))
+        })
     }
+
     fn active_policies(&mut self) -> Result<Vec<StoredPolicy>, StoreError> {
-        nb()
+        self.with_client(|c, _| active_policies_in(c))
     }
+
     fn load_all(
         &mut self,
-        _: &Catalogue,
-        _: &mut RowSink<'_>,
-        _: &mut dyn FnMut(u64),
+        catalogue: &Catalogue,
+        sink: &mut RowSink<'_>,
+        progress: &mut dyn FnMut(u64),
     ) -> Result<FullLoad, StoreError> {
-        nb()
+        self.with_client(|c, _| load_all_in(c, catalogue, sink, progress))
     }
+
     fn changes_since(
         &mut self,
-        _: &Position,
-        _: &Catalogue,
-        _: usize,
+        position: &Position,
+        catalogue: &Catalogue,
+        _limit: usize,
     ) -> Result<ChangeBatch, StoreError> {
-        nb()
+        // `limit` is a hint: a snapshot interval is returned whole (module docs).
+        self.with_client(|c, _| changes_since_in(c, position, catalogue))
     }
-    fn wait_for_change(&mut self, _: Duration) -> Result<bool, StoreError> {
-        nb()
+
+    fn wait_for_change(&mut self, timeout: Duration) -> Result<bool, StoreError> {
+        let Some(listener) = self.listener.as_mut() else {
+            // A new listener may have missed notifications: tell the caller to poll.
+            let mut listener = self.connect()?;
+            listener
+                .batch_execute(&format!("LISTEN {CHANNEL}"))
+                .map_err(|e| pg_err("listening for changes", e))?;
+            self.listener = Some(listener);
+            return Ok(true);
+        };
+        let (failed, signalled) = {
+            let mut notifications = listener.notifications();
+            let first = notifications.timeout_iter(timeout).next();
+            let mut signalled = matches!(first, Ok(Some(_)));
+            // Drain whatever else is pending: one wake-up covers them all.
+            while let Ok(Some(_)) = notifications.iter().next() {
+                signalled = true;
+            }
+            (first.is_err(), signalled)
+        };
+        if failed || listener.is_closed() {
+            // Reconnect on the next call; meanwhile the caller polls.
+            self.listener = None;
+            return Ok(true);
+        }
+        Ok(signalled)
     }
+
     fn head_seq(&mut self) -> Result<i64, StoreError> {
-        nb()
+        self.with_client(|c, _| {
+            c.query_one("SELECT coalesce(max(seq), 0) FROM change_log", &[])
+                .map(|r| r.get(0))
+                .map_err(|e| pg_err("reading the change log head", e))
+        })
     }
-    fn record_progress(&mut self, _: &str, _: &Position) -> Result<(), StoreError> {
-        nb()
+
+    fn record_progress(&mut self, node: &str, position: &Position) -> Result<(), StoreError> {
+        self.with_client(|c, _| {
+            c.execute(
+                "INSERT INTO loader_progress (node, position, last_seq, updated_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (node) DO UPDATE SET \
+                 position = EXCLUDED.position, last_seq = EXCLUDED.last_seq, \
+                 updated_at = EXCLUDED.updated_at",
+                &[&node, &position.token, &position.last_seq, &now_ms()],
+            )
+            .map(|_| ())
+            .map_err(|e| pg_err("recording loader progress", e))
+        })
     }
+
     fn consent_count(&mut self) -> Result<u64, StoreError> {
-        nb()
+        self.with_client(|c, _| {
+            c.query_one("SELECT count(*) FROM consents WHERE NOT deleted", &[])
+                .map(|r| r.get::<_, i64>(0).unsigned_abs())
+                .map_err(|e| pg_err("counting consents", e))
+        })
     }
 }
