@@ -770,7 +770,9 @@ impl Writer<'_> {
             self.progress
                 .update(parsed.end_offset, self.report, self.started);
         }
-        if self.report.error.is_none() && last_line > self.report.lines_done {
+        if self.report.error.is_none()
+            && (!self.batch.is_empty() || last_line > self.report.lines_done)
+        {
             // The tail: the last records, and rejected or blank lines after them.
             self.commit(last_line);
         }
