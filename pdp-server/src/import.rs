@@ -207,7 +207,7 @@ impl ImportReport {
 
 /// Runs `akkoord import`: the report when the import got to the end of the file (rejected lines
 /// included), else the message to print (the report so far, if there is one, comes with it).
-pub fn run(opts: &ImportOptions) -> Result<ImportReport, (Option<ImportReport>, String)> {
+pub fn run(opts: &ImportOptions) -> Result<ImportReport, (Option<Box<ImportReport>>, String)> {
     let started = Instant::now();
     let file = File::open(&opts.file).map_err(|e| {
         (
@@ -274,7 +274,7 @@ pub fn run(opts: &ImportOptions) -> Result<ImportReport, (Option<ImportReport>, 
     report.elapsed = started.elapsed();
     match report.error.clone() {
         None => Ok(report),
-        Some(e) => Err((Some(report), e)),
+        Some(e) => Err((Some(Box::new(report)), e)),
     }
 }
 
@@ -1013,5 +1013,244 @@ impl Fnv {
             self.0 ^= u64::from(b);
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ChangeBatch, ConsentChange, FullLoad, Position, RowSink, StoredPolicy};
+    use std::sync::atomic::AtomicU32;
+
+    fn catalogue() -> Catalogue {
+        Catalogue::from_json(include_str!("../../policies/mitz-catalogue.json"))
+            .expect("shipped catalogue")
+    }
+
+    /// A store that takes import batches (failing the first `fail_first` calls with
+    /// `Unavailable`) and remembers them; everything else is refused.
+    struct FakeStore {
+        fail_first: Arc<AtomicU32>,
+        batches: Arc<Mutex<Vec<(usize, u64)>>>,
+        done: u64,
+    }
+
+    fn refused<T>() -> Result<T, StoreError> {
+        Err(StoreError::Invalid("not in the fake".into()))
+    }
+
+    impl Store for FakeStore {
+        fn kind(&self) -> &'static str {
+            "fake"
+        }
+        fn write_consents(
+            &mut self,
+            _: &[ConsentChange],
+            _: &ChangeMeta,
+        ) -> Result<WriteOutcome, StoreError> {
+            refused()
+        }
+        fn import_batch(
+            &mut self,
+            records: &[ConsentRecord],
+            progress: &ImportProgress,
+            _: &ChangeMeta,
+        ) -> Result<WriteOutcome, StoreError> {
+            let left = self.fail_first.load(Ordering::SeqCst);
+            if left > 0 {
+                self.fail_first.store(left - 1, Ordering::SeqCst);
+                return Err(StoreError::Unavailable("connection refused".into()));
+            }
+            if let Ok(mut b) = self.batches.lock() {
+                b.push((records.len(), progress.lines_done));
+            }
+            self.done = progress.lines_done;
+            Ok(WriteOutcome {
+                inserted: records.len() as u64,
+                ..WriteOutcome::default()
+            })
+        }
+        fn import_lines_done(&mut self, _: &str) -> Result<u64, StoreError> {
+            Ok(self.done)
+        }
+        fn put_policy(
+            &mut self,
+            _: &str,
+            _: &str,
+            _: bool,
+            _: &ChangeMeta,
+        ) -> Result<i64, StoreError> {
+            refused()
+        }
+        fn activate_policy(&mut self, _: &str, _: i64, _: &ChangeMeta) -> Result<(), StoreError> {
+            refused()
+        }
+        fn policies(&mut self, _: bool) -> Result<Vec<StoredPolicy>, StoreError> {
+            refused()
+        }
+        fn policy(&mut self, _: &str, _: i64) -> Result<Option<StoredPolicy>, StoreError> {
+            refused()
+        }
+        fn active_policies(&mut self) -> Result<Vec<StoredPolicy>, StoreError> {
+            refused()
+        }
+        fn load_all(
+            &mut self,
+            _: &Catalogue,
+            _: &mut RowSink<'_>,
+            _: &mut dyn FnMut(u64),
+        ) -> Result<FullLoad, StoreError> {
+            refused()
+        }
+        fn changes_since(
+            &mut self,
+            _: &Position,
+            _: &Catalogue,
+            _: usize,
+        ) -> Result<ChangeBatch, StoreError> {
+            refused()
+        }
+        fn wait_for_change(&mut self, _: Duration) -> Result<bool, StoreError> {
+            refused()
+        }
+        fn head_seq(&mut self) -> Result<i64, StoreError> {
+            refused()
+        }
+        fn record_progress(&mut self, _: &str, _: &Position) -> Result<(), StoreError> {
+            refused()
+        }
+        fn consent_count(&mut self) -> Result<u64, StoreError> {
+            refused()
+        }
+    }
+
+    /// A file of `records` generated lines with a blank line and a bad line after them.
+    fn sample_file(dir: &Path, records: u64) -> (PathBuf, u64) {
+        let c = catalogue();
+        let mut text = String::new();
+        let mut n = 0;
+        for r in pdp_core::consent::generate::Generator::new(&c, 3, records)
+            .expect("generator")
+            .records()
+        {
+            pdp_core::consent::fhir::write_consent_line(&r, &c, &mut text).expect("writes");
+            n += 1;
+        }
+        text.push_str("\n{not json\n");
+        let path = dir.join("sample.ndjson");
+        std::fs::write(&path, text).expect("write");
+        (path, n)
+    }
+
+    fn job(dir: &Path, batch_size: usize) -> ImportJob {
+        ImportJob {
+            path: "sample.ndjson".into(),
+            file_id: "test".into(),
+            name: "sample.ndjson".into(),
+            author: "test".into(),
+            batch_size,
+            threads: 2,
+            rejected_path: dir.join("rejected.txt"),
+            progress: ProgressMode::Off,
+            retry_pause: Duration::from_millis(1),
+        }
+    }
+
+    fn fake(fail_first: u32) -> (FakeStore, Arc<AtomicU32>, Arc<Mutex<Vec<(usize, u64)>>>) {
+        let fail = Arc::new(AtomicU32::new(fail_first));
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let store = FakeStore {
+            fail_first: Arc::clone(&fail),
+            batches: Arc::clone(&batches),
+            done: 0,
+        };
+        (store, fail, batches)
+    }
+
+    #[test]
+    fn an_unavailable_store_is_retried_on_a_fresh_connection() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (path, n) = sample_file(dir.path(), 300);
+        let (store, fail, batches) = fake(3);
+        let mut reopened = 0;
+        let mut reopen = || {
+            reopened += 1;
+            let (s, _, _) = fake(0);
+            Ok(Box::new(FakeStore {
+                fail_first: Arc::clone(&fail),
+                batches: Arc::clone(&batches),
+                ..s
+            }) as Box<dyn Store>)
+        };
+        let file = File::open(&path).expect("open");
+        let report = import(
+            file,
+            &catalogue(),
+            Box::new(store),
+            &mut reopen,
+            &job(dir.path(), 100),
+        );
+        assert_eq!(report.error, None);
+        assert_eq!(reopened, 3);
+        assert_eq!(report.inserted, n);
+        assert_eq!(report.rejected, 1);
+        assert_eq!(report.blank, 1);
+        assert_eq!(report.lines_done, n + 2);
+        let b = batches.lock().expect("lock").clone();
+        assert_eq!(b.iter().map(|(k, _)| *k as u64).sum::<u64>(), n);
+        assert!(b.iter().all(|(k, _)| *k <= 100));
+        assert_eq!(
+            b.last().map(|(_, d)| *d),
+            Some(n + 2),
+            "the tail is committed"
+        );
+    }
+
+    #[test]
+    fn a_store_that_stays_away_stops_the_import_with_a_resume_hint() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (path, _) = sample_file(dir.path(), 300);
+        let (store, _, batches) = fake(u32::MAX);
+        let mut reopen = || Err(StoreError::Unavailable("still down".into()));
+        let file = File::open(&path).expect("open");
+        let report = import(
+            file,
+            &catalogue(),
+            Box::new(store),
+            &mut reopen,
+            &job(dir.path(), 100),
+        );
+        let e = report.error.expect("stopped");
+        assert!(e.contains("run the same command again"), "{e}");
+        assert!(batches.lock().expect("lock").is_empty());
+        assert_eq!(report.lines_done, 0);
+    }
+
+    #[test]
+    fn skipping_counts_lines_and_knows_a_finished_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("f");
+        std::fs::write(&path, "a\nb\n\nd").expect("write");
+        for (skip, more) in [(1, true), (3, true), (4, false), (9, false)] {
+            let mut c = Chunker::new(File::open(&path).expect("open"));
+            assert_eq!(c.skip_lines(skip).expect("skip"), more, "skip {skip}");
+            if more {
+                match c.next_chunk() {
+                    Some(Chunk::Lines { first_line, .. }) => assert_eq!(first_line, skip + 1),
+                    _ => panic!("a chunk"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn file_ids_change_with_the_content() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("f");
+        std::fs::write(&path, "a\nb\n").expect("write");
+        let a = file_id(&File::open(&path).expect("open")).expect("id");
+        assert_eq!(a, file_id(&File::open(&path).expect("open")).expect("id"));
+        std::fs::write(&path, "a\nc\n").expect("write");
+        assert_ne!(a, file_id(&File::open(&path).expect("open")).expect("id"));
     }
 }
