@@ -1031,7 +1031,7 @@ mod tests {
     /// `Unavailable`) and remembers them; everything else is refused.
     struct FakeStore {
         fail_first: Arc<AtomicU32>,
-        batches: Arc<Mutex<Vec<(usize, u64)>>>,
+        batches: Batches,
         done: u64,
     }
 
@@ -1156,7 +1156,10 @@ mod tests {
         }
     }
 
-    fn fake(fail_first: u32) -> (FakeStore, Arc<AtomicU32>, Arc<Mutex<Vec<(usize, u64)>>>) {
+    /// The batches a fake store took: (records, lines_done).
+    type Batches = Arc<Mutex<Vec<(usize, u64)>>>;
+
+    fn fake(fail_first: u32) -> (FakeStore, Arc<AtomicU32>, Batches) {
         let fail = Arc::new(AtomicU32::new(fail_first));
         let batches = Arc::new(Mutex::new(Vec::new()));
         let store = FakeStore {
