@@ -682,7 +682,12 @@ fn parse_chunk(chunk: Chunk, catalogue: &Catalogue) -> Parsed {
     parsed.record_lines.reserve(data.len() / 1500 + 1);
     let mut line_no = first_line;
     let body = data.strip_suffix(b"\n").unwrap_or(&data);
-    for line in body.split(|&b| b == b'\n') {
+    // memchr rather than `split`: a byte-by-byte split cost 15 % of the parser threads' time.
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
+    for end in ends {
+        let line = &body[start..end];
+        start = end + 1;
         if line.trim_ascii().is_empty() {
             parsed.blank += 1;
         } else {
