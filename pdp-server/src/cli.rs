@@ -26,7 +26,7 @@ pub const EXIT_INVALID_INPUT: u8 = 1;
 #[command(
     name = "akkoord",
     version,
-    about = "Akkoord: an XACML 3.0 policy decision point (offline evaluation and policy checks)",
+    about = "Akkoord: an XACML 3.0 policy decision point (offline evaluation, policy checks, consent import)",
     after_help = "Examples:\n  \
         akkoord eval --policy policies/examples/hospital-records.xml \\\n      \
         --request fixtures/requests/hospital-physician-reads-record.xml\n  \
@@ -154,6 +154,46 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Import consents (NDJSON of FHIR R4 Consent, as `akkoord gen` writes) into the store:
+    /// streamed, idempotent and resumable.
+    ///
+    /// Running a file again changes nothing; an interrupted import (killed, store outage)
+    /// resumes after the last committed batch when run again. Lines that are not usable
+    /// Consents are reported with their line number and skipped, and all of them are written
+    /// to FILE.rejected.txt. Exit status 0 when the import got to the end of the file (even
+    /// with rejected lines), 1 when it could not.
+    Import {
+        /// The NDJSON file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The store: postgres://USER:PASSWORD@HOST/DB or a SQLite file (default: DATABASE_URL,
+        /// else akkoord.db).
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
+        /// Records per store transaction.
+        #[arg(long, value_name = "N", default_value_t = crate::import::DEFAULT_BATCH_SIZE,
+              value_parser = clap::value_parser!(usize))]
+        batch_size: usize,
+        /// The consent catalogue.
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "policies/mitz-catalogue.json"
+        )]
+        catalogue: PathBuf,
+        /// Author recorded in the change log (default: import:FILE_NAME).
+        #[arg(long, value_name = "NAME")]
+        author: Option<String>,
+        /// No progress bar or progress lines on stderr (the final report is still printed).
+        #[arg(long)]
+        no_progress: bool,
+        /// Parser threads (default: the number of cores).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        /// Where rejected lines are appended (default: FILE.rejected.txt).
+        #[arg(long, value_name = "FILE")]
+        rejected: Option<PathBuf>,
+    },
 }
 
 /// Options of the XML loader shared by the subcommands.
@@ -233,6 +273,25 @@ pub fn run(cli: Cli) -> ExitCode {
             })
             .map_err(Failure::one)
         }
+        Command::Import {
+            file,
+            store,
+            batch_size,
+            catalogue,
+            author,
+            no_progress,
+            threads,
+            rejected,
+        } => import(crate::import::ImportOptions {
+            store: crate::store::StoreUrl::from_config(store.as_deref()),
+            file,
+            batch_size,
+            catalogue,
+            author,
+            progress: !no_progress,
+            threads,
+            rejected,
+        }),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -253,6 +312,31 @@ struct Failure(Vec<String>);
 impl Failure {
     fn one(message: String) -> Self {
         Failure(vec![message])
+    }
+}
+
+/// `akkoord import`: the report on stdout; a stop (store gone, unreadable file) prints the
+/// report so far and the reason, and exits with 1.
+fn import(opts: crate::import::ImportOptions) -> Result<(), Failure> {
+    let store = opts.store.redacted();
+    match crate::import::run(&opts) {
+        Ok(report) => {
+            let mut text = report.render(&opts.file, &store);
+            if report.rejected > 0 {
+                text.push_str(&format!(
+                    "import finished with {} rejected lines (exit status 0: every other line is \
+                     imported)\n",
+                    report.rejected
+                ));
+            }
+            write_stdout(&text)
+        }
+        Err((report, message)) => {
+            if let Some(report) = report {
+                write_stdout(&report.render(&opts.file, &store))?;
+            }
+            Err(Failure::one(message))
+        }
     }
 }
 
