@@ -280,8 +280,6 @@ impl PostgresStore {
     }
 }
 
-/// The shipped catalogue, parsed once.
-
 /// The server named for messages: a URL without its password, or `host=… port=… dbname=…`.
 fn describe_conn(conn: &str, config: Option<&Config>) -> String {
     let t = conn.trim();
@@ -1094,9 +1092,9 @@ impl Store for PostgresStore {
         let mut encoded = Vec::with_capacity(changes.len());
         for (i, change) in changes.iter().enumerate() {
             let enc = match change {
-                ConsentChange::Upsert(r) => codec::encode(r, &catalogue).map(Encoded::Upsert),
+                ConsentChange::Upsert(r) => codec::encode(r, catalogue).map(Encoded::Upsert),
                 ConsentChange::Remove { bsn, key } => {
-                    codec::encode_key(*bsn, key, &catalogue).map(Encoded::Remove)
+                    codec::encode_key(*bsn, key, catalogue).map(Encoded::Remove)
                 }
             };
             encoded.push(
@@ -1137,7 +1135,7 @@ impl Store for PostgresStore {
                 }
                 continue;
             }
-            let row = codec::encode(r, &catalogue).map_err(|e| {
+            let row = codec::encode(r, catalogue).map_err(|e| {
                 StoreError::Invalid(format!("record {} of the import batch: {e}", i + 1))
             })?;
             push_copy_row(&mut copy, &row);
