@@ -54,6 +54,9 @@ impl LoaderConfig {
     }
 }
 
+/// Records per batch handed from the decoding thread to the index thread in a full load.
+const LOAD_BATCH: usize = 16 * 1024;
+
 /// What a full load did.
 #[derive(Clone, Debug)]
 pub struct FullLoadReport {
@@ -83,7 +86,12 @@ pub fn full_load(
     progress_bar: bool,
 ) -> Result<FullLoadReport, StoreError> {
     let started = Instant::now();
-    let expected = store.consent_count().unwrap_or(0);
+    // Counting is a scan of its own on PostgreSQL: only for the progress bar's length.
+    let expected = if progress_bar {
+        store.consent_count().unwrap_or(0)
+    } else {
+        0
+    };
     let bar = progress_bar.then(|| {
         let bar = indicatif::ProgressBar::new(expected);
         bar.set_style(
@@ -94,11 +102,40 @@ pub fn full_load(
         );
         bar
     });
+    // Two stages, so that reading and decoding rows overlaps the index's random memory
+    // writes: this thread decodes into batches, an applier thread upserts them. The bounded
+    // channel keeps at most a few batches in flight (no table in memory).
     let index = live.index.clone();
+    let (batches, applier_rx) =
+        std::sync::mpsc::sync_channel::<Vec<pdp_core::consent::record::ConsentRecord>>(4);
+    let (spent_tx, spent) =
+        std::sync::mpsc::channel::<Vec<pdp_core::consent::record::ConsentRecord>>();
+    let applier = std::thread::Builder::new()
+        .name("akkoord-index-load".into())
+        .spawn(move || {
+            for batch in applier_rx {
+                for record in &batch {
+                    index.upsert(record);
+                }
+                let _ = spent_tx.send(batch);
+            }
+        })
+        .map_err(|e| StoreError::Database(format!("cannot start the index loader thread: {e}")))?;
+    let mut batch = Vec::with_capacity(LOAD_BATCH);
+    let mut applier_alive = true;
     let mut undecodable_logged = 0u32;
     let mut sink = |row: Result<pdp_core::consent::record::ConsentRecord, String>| match row {
         Ok(record) => {
-            index.upsert(&record);
+            batch.push(record);
+            if batch.len() == LOAD_BATCH {
+                let next = spent
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(LOAD_BATCH));
+                let full = std::mem::replace(&mut batch, next);
+                if applier_alive && batches.send(full).is_err() {
+                    applier_alive = false;
+                }
+            }
         }
         Err(reason) => {
             live.metrics
@@ -119,17 +156,27 @@ pub fn full_load(
             last_log = Instant::now();
             let secs = started.elapsed().as_secs_f64();
             log::info!(
-                "full load: {n} of about {expected} consents ({:.0}/s)",
+                "full load: {n} consents so far ({:.0}/s)",
                 n as f64 / secs.max(1e-9)
             );
         }
     };
+    let loaded = store.load_all(&live.catalogue, &mut sink, &mut progress);
+    if !batch.is_empty() && applier_alive && batches.send(std::mem::take(&mut batch)).is_err() {
+        applier_alive = false;
+    }
+    drop(batches);
+    if applier.join().is_err() || !applier_alive {
+        return Err(StoreError::Database(
+            "the index loader thread failed during the full load".into(),
+        ));
+    }
     let FullLoad {
         records,
         undecodable,
         policies,
         position,
-    } = store.load_all(&live.catalogue, &mut sink, &mut progress)?;
+    } = loaded?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
