@@ -65,7 +65,7 @@ pub fn run(store_flag: Option<&str>, catalogue: &Path, root_policy: &str) -> Res
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        (None, Some(e)) => println!("policies:     do not compile: {e}"),
+        (None, Some(e)) => println!("policies:     not installed: {e}"),
         (None, None) => println!("policies:     none active"),
     }
     Ok(())

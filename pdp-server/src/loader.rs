@@ -214,6 +214,12 @@ pub fn full_load(
 /// keeps the previous one (the PAP refuses such sets, so this only happens when someone wrote
 /// to the store around it).
 fn install(live: &Live, policies: &[StoredPolicy], root_policy: &str) {
+    if policies.is_empty() {
+        let message = "no policy is active in the store; activate one (POST /policies?activate=true or akkoord serve's bootstrap) before this node can decide".to_string();
+        log::warn!("{message}");
+        live.update_status(|s| s.policy_error = Some(message));
+        return;
+    }
     match compile_active_set(
         policies,
         root_policy,
