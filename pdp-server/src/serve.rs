@@ -55,13 +55,28 @@ pub fn default_node_name() -> String {
 pub fn run(config: ServeConfig) -> Result<(), String> {
     let catalogue = load_catalogue(&config.catalogue)?;
     log::info!("store: {}", config.store.redacted());
-    let mut first = store::open(&config.store).map_err(|e| {
-        format!(
-            "akkoord: cannot open the store {}: {e} (pass --store URL or set DATABASE_URL)",
-            config.store.redacted()
-        )
-    })?;
-    seed(first.as_mut(), &config, &catalogue)?;
+    // A store that is down at start (a PostgreSQL failover, a restart) does not stop the node:
+    // it listens at once, answers 503 until the loader's full load succeeds, and the loader
+    // keeps retrying. Anything else (a bad URL, a schema from a newer Akkoord) needs a person.
+    let first = match store::open(&config.store) {
+        Ok(mut first) => {
+            seed(first.as_mut(), &config, &catalogue)?;
+            Some(first)
+        }
+        Err(e @ store::StoreError::Unavailable(_)) => {
+            log::warn!(
+                "{e}; starting anyway: not ready until the store answers (bootstrap and --demo \
+                 are skipped this time)"
+            );
+            None
+        }
+        Err(e) => {
+            return Err(format!(
+                "akkoord: cannot open the store {}: {e} (pass --store URL or set DATABASE_URL)",
+                config.store.redacted()
+            ))
+        }
+    };
 
     let live = Arc::new(Live::new(
         catalogue,
@@ -76,7 +91,9 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         .map_err(|e| format!("akkoord: cannot start the loader thread: {e}"))?;
 
     let pool = Arc::new(StorePool::new(config.store.clone(), 8));
-    pool.give(first);
+    if let Some(first) = first {
+        pool.give(first);
+    }
     let state = Arc::new(AppState {
         live,
         store: pool,

@@ -160,3 +160,38 @@ fn two_nodes_on_one_postgres_database_converge() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// A node started while the store is unreachable listens at once, is not ready (503) and
+/// becomes ready, with the store's data, once the store answers.
+#[test]
+fn a_node_started_during_a_store_outage_becomes_ready_when_the_store_returns() {
+    let Some(db) = postgres_or_skip(
+        "a_node_started_during_a_store_outage_becomes_ready_when_the_store_returns",
+    ) else {
+        return;
+    };
+    let bin = Path::new(env!("CARGO_BIN_EXE_akkoord"));
+    let mut first = Node::start(bin, db.url(), "bootstrap", &["--demo"]);
+    first.wait_ready(Duration::from_secs(60));
+    first.kill();
+
+    let proxy = support::proxy::Proxy::start("127.0.0.1:5432".parse().expect("addr"));
+    proxy.cut();
+    let through_proxy = db.url().replace("127.0.0.1:5432", &proxy.addr.to_string());
+    let node = Node::start(bin, &through_proxy, "late", &[]);
+    let (status, _) = node.get("/ready");
+    assert_eq!(status, 503, "not ready without the store");
+    let (status, body) = node.post(
+        "/pdp",
+        "application/soap+xml",
+        closed_question("999990019").as_bytes(),
+    );
+    assert_eq!(status, 503, "{body}");
+    let health = node.health();
+    assert_eq!(health["store_reachable"], false, "{health}");
+
+    proxy.restore();
+    node.wait_ready(Duration::from_secs(30));
+    let demo_citizen = Bsn::parse("999990019").expect("demo BSN");
+    assert_eq!(decision_on(&node, demo_citizen), "Permit");
+}
