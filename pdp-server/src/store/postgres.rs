@@ -50,11 +50,30 @@
 //! every change up to `S_now`. A row first written by A and overwritten by B in the same interval
 //! carries B's sequence number and is returned once, in B's state, which is the final one.
 //!
-//! `limit` is a hint only: when more entries became visible since `S_prev` than `limit`, they
-//! are all returned. Splitting one snapshot interval into pages would need a snapshot between
-//! the two, which PostgreSQL cannot fabricate; correctness comes first, and a big interval only
-//! happens after a bulk import, which a full load handles better anyway.
+//! ## Paging one interval
 //!
+//! One interval can hold many entries (after a bulk import, or a loader that was away), and
+//! PostgreSQL cannot fabricate a snapshot between `S_prev` and `S_now` to split it. So a page
+//! does not split the interval in time but in sequence numbers: when more than `limit` entries
+//! fall in `(S_prev, S_now]`, the call returns the `limit` with the lowest `seq` and a token
+//! `S_prev/S_now/seq` (the last `seq` returned). The next call keeps the same `S_prev` and
+//! `S_now` and selects the interval's entries with a higher `seq`; only when a call finds the
+//! rest of the interval within `limit` does its token become plain `S_now`, and the call after it
+//! starts a fresh interval at its own snapshot. The set of entries in one interval is fixed once
+//! `S_now` is taken (it only depends on the two snapshots), so paging it by `seq` returns each
+//! of them exactly once. A plain snapshot token (as older versions wrote) is a finished interval.
+//!
+//! Later pages read the consent rows in their own, later transaction, not in `S_now`. That is
+//! still exact. A row returned for entry `E` is selected by `change_seq = E`, so what is returned
+//! is exactly the state `E` wrote. If a later transaction `F` (not visible in `S_now`) has
+//! rewritten the row meanwhile, the row carries `F`'s number and is not returned for `E` at all;
+//! `F` committed after `S_now` was taken, so it falls in a later interval, and the row comes with
+//! it, in its newer state. Two entries of the same interval that touch one row are the case of
+//! the previous section: the row carries the later writer's number, and it is returned once, with
+//! that entry's page. Either way every row change reaches the loader once, as a state at least as
+//! new as the change, and nothing after it is lost. The active policies are read the same way:
+//! a policy change after `S_now` is itself an entry of a later interval.
+
 //! # Writes
 //!
 //! Every write is one transaction that first inserts its `change_log` row (`RETURNING seq`), then
@@ -877,33 +896,84 @@ fn load_all_in(
     })
 }
 
+/// Where [`changes_since_in`] resumes: the snapshot interval being read and how far into it.
+struct Resume<'a> {
+    /// `S_prev` (empty: from the beginning of the log).
+    prev: &'a str,
+    /// `S_now`, when an interval is being paged; `None` starts a fresh one.
+    now: Option<&'a str>,
+    /// Entries of the interval with `seq <= after` were returned by earlier pages.
+    after: i64,
+}
+
+/// Parses a position token: a snapshot (`S_prev`, an interval was finished there), or
+/// `S_prev/S_now/seq` while an interval is being paged (see the module docs).
+fn parse_token(token: &str) -> Result<Resume<'_>, StoreError> {
+    let bad = || {
+        StoreError::Invalid(format!(
+            "position `{token}` is not a PostgreSQL store position (did it come from another \
+             store?); do a full load to get a new position"
+        ))
+    };
+    let mut parts = token.split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(prev), None, None, None) => {
+            if !prev.is_empty() && !is_snapshot_text(prev) {
+                return Err(bad());
+            }
+            Ok(Resume {
+                prev,
+                now: None,
+                after: 0,
+            })
+        }
+        (Some(prev), Some(now), Some(after), None) => {
+            if (!prev.is_empty() && !is_snapshot_text(prev)) || !is_snapshot_text(now) {
+                return Err(bad());
+            }
+            let after = after.parse::<i64>().map_err(|_| bad())?;
+            Ok(Resume {
+                prev,
+                now: Some(now),
+                after,
+            })
+        }
+        _ => Err(bad()),
+    }
+}
+
 fn changes_since_in(
     client: &mut Client,
     position: &Position,
     catalogue: &Catalogue,
+    limit: usize,
 ) -> Result<ChangeBatch, StoreError> {
-    let prev = position.token.trim();
-    if !prev.is_empty() && !is_snapshot_text(prev) {
-        return Err(StoreError::Invalid(format!(
-            "position `{prev}` is not a PostgreSQL snapshot (did it come from another store?); \
-             do a full load to get a new position"
-        )));
-    }
-    let (mut tx, now) = snapshot_tx(client)?;
-    let entries = if prev.is_empty() {
-        // No position yet: everything visible now.
-        tx.query("SELECT seq, kind FROM change_log ORDER BY seq", &[])
+    let resume = parse_token(position.token.trim())?;
+    let (mut tx, current) = snapshot_tx(client)?;
+    // A fresh interval ends at this transaction's snapshot; a paged one keeps its `S_now`.
+    let now = resume.now.unwrap_or(&current);
+    let page = i64::try_from(limit.max(1)).unwrap_or(i64::MAX - 1);
+    // One row more than the page tells whether the interval goes on.
+    let mut entries = if resume.prev.is_empty() {
+        tx.query(
+            "SELECT seq, kind FROM change_log \
+             WHERE seq > $2 AND pg_visible_in_snapshot(xid, $1::text::pg_snapshot) \
+             ORDER BY seq LIMIT $3",
+            &[&now, &resume.after, &(page + 1)],
+        )
     } else {
         tx.query(
             "SELECT seq, kind FROM change_log \
-             WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot) \
+             WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot) AND seq > $3 \
              AND pg_visible_in_snapshot(xid, $2::text::pg_snapshot) \
              AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot) \
-             ORDER BY seq",
-            &[&prev, &now],
+             ORDER BY seq LIMIT $4",
+            &[&resume.prev, &now, &resume.after, &(page + 1)],
         )
     }
     .map_err(|e| pg_err("reading the change log", e))?;
+    let more = entries.len() as u64 > page.unsigned_abs();
+    entries.truncate(limit.max(1));
     let mut consent_seqs = Vec::with_capacity(entries.len());
     let mut policy_changed = false;
     let mut last_seq = position.last_seq;
@@ -961,13 +1031,16 @@ fn changes_since_in(
     }
     tx.commit()
         .map_err(|e| pg_err("ending the change snapshot", e))?;
+    let token = match entries.last() {
+        // The interval goes on: the next call continues it after the last entry returned.
+        Some(last) if more => format!("{}/{now}/{}", resume.prev, last.get::<_, i64>(0)),
+        // The interval is exhausted: the next call starts a fresh one from `S_now`.
+        _ => now.to_string(),
+    };
     Ok(ChangeBatch {
         changes,
         entries: entries.len() as u64,
-        position: Position {
-            last_seq,
-            token: now,
-        },
+        position: Position { last_seq, token },
     })
 }
 
@@ -1225,10 +1298,9 @@ impl Store for PostgresStore {
         &mut self,
         position: &Position,
         catalogue: &Catalogue,
-        _limit: usize,
+        limit: usize,
     ) -> Result<ChangeBatch, StoreError> {
-        // `limit` is a hint: a snapshot interval is returned whole (module docs).
-        self.with_client(|c, _| changes_since_in(c, position, catalogue))
+        self.with_client(|c, _| changes_since_in(c, position, catalogue, limit))
     }
 
     fn wait_for_change(&mut self, timeout: Duration) -> Result<bool, StoreError> {
@@ -1886,6 +1958,107 @@ mod tests {
             "every entry seen exactly once ({calls} reads)"
         );
         assert!(calls > 2, "the reader interleaved with the writers");
+    }
+
+    /// Pages big snapshot intervals with small limits while writers keep committing (and keep
+    /// re-tagging rows that earlier pages of the same interval covered): every entry is counted
+    /// once, pages never exceed the limit, and the applied changes equal a full load.
+    #[test]
+    fn paging_an_interval_under_concurrent_writes_is_exact() {
+        let Some(db) = postgres_or_skip("paging_an_interval_under_concurrent_writes_is_exact")
+        else {
+            return;
+        };
+        let pool = records(8, 25);
+        let mut loader = PostgresStore::open(db.url()).expect("open");
+        let (mut state, full) = load(&mut loader);
+        let mut pos = full.position;
+        // A backlog of single-record writes: the first interval holds all of them.
+        let mut w = PostgresStore::open(db.url()).expect("open");
+        for (i, r) in pool.iter().cycle().take(150).enumerate() {
+            let mut r = *r;
+            r.recorded_at += i as i64;
+            w.write_consents(&[ConsentChange::Upsert(r)], &cat(), &meta("backlog"))
+                .expect("backlog");
+        }
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writers: Vec<_> = (0..3u64)
+            .map(|w| {
+                let url = db.url().to_string();
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    let mut s = PostgresStore::open(&url).expect("open");
+                    for round in 0..80u64 {
+                        let r = pool[((round * 7 + w * 13) % pool.len() as u64) as usize];
+                        let change = if round % 6 == 5 {
+                            ConsentChange::Remove {
+                                bsn: r.bsn,
+                                key: r.key(),
+                            }
+                        } else {
+                            let mut r = r;
+                            r.recorded_at += (1000 + w * 100 + round) as i64;
+                            ConsentChange::Upsert(r)
+                        };
+                        loop {
+                            match s.write_consents(&[change], &cat(), &meta("w")) {
+                                Ok(_) => break,
+                                Err(StoreError::Unavailable(_)) => continue,
+                                Err(e) => panic!("write: {e}"),
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        let all_done = {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                for w in writers {
+                    w.join().expect("writer");
+                }
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+            })
+        };
+        let (mut entries, mut continued, mut calls) = (0u64, 0u64, 0u64);
+        loop {
+            let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+            let limit = 1 + (calls % 5) as usize;
+            let batch = loader.changes_since(&pos, &cat(), limit).expect("page");
+            assert!(batch.entries <= limit as u64, "{} > {limit}", batch.entries);
+            if pos.token.contains('/') {
+                continued += 1;
+            }
+            entries += batch.entries;
+            calls += 1;
+            apply(&mut state, &batch);
+            pos = batch.position;
+            // Writers done and the last interval read to its end.
+            if finished && batch.entries == 0 && !pos.token.contains('/') {
+                break;
+            }
+        }
+        all_done.join().expect("joined");
+        assert!(continued >= 30, "intervals were paged ({continued} pages)");
+        let (full_state, _) = load(&mut loader);
+        assert_eq!(state, full_state);
+        let mut c = raw(db.url());
+        assert_eq!(
+            entries as i64,
+            count(&mut c, "SELECT count(*) FROM change_log"),
+            "every entry seen exactly once ({calls} pages)"
+        );
+        // An older, plain snapshot token still reads: it is a finished interval.
+        let plain = pos.token.clone();
+        assert!(is_snapshot_text(&plain));
+        let bad = Position {
+            last_seq: 0,
+            token: format!("{plain}/x/1"),
+        };
+        assert!(matches!(
+            loader.changes_since(&bad, &cat(), 10),
+            Err(StoreError::Invalid(_))
+        ));
     }
 
     /// The shared store contract (`store::contract`), each check in its own throw-away database.
