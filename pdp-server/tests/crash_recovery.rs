@@ -8,7 +8,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,8 +21,9 @@ use pdp_core::consent::record::{
     Choice, ConsentRecord, ConsultingSet, HolderScope, MinorState, RecordedBy,
 };
 use pdp_server::store::testing::postgres_or_skip;
-use pdp_server::store::{self, ChangeMeta, ConsentChange, Store, StoreUrl};
+use pdp_server::store::{self, ChangeMeta, ConsentChange, StoreUrl};
 use support::node::{repo_root, Node};
+use support::state::store_state;
 
 /// SplitMix64, enough for a test schedule.
 struct Rng(u64);
@@ -91,27 +91,6 @@ fn random_change(rng: &mut Rng, c: &Catalogue, pool: &[Bsn]) -> ConsentChange {
     } else {
         ConsentChange::Upsert(record)
     }
-}
-
-fn store_state(store: &mut dyn Store, c: &Catalogue) -> BTreeMap<u32, Vec<IndexedRecord>> {
-    let mut state: BTreeMap<u32, Vec<IndexedRecord>> = BTreeMap::new();
-    store
-        .load_all(
-            c,
-            &mut |row| {
-                let r = row.expect("decodable");
-                state
-                    .entry(r.bsn.get())
-                    .or_default()
-                    .push(IndexedRecord::of(&r));
-            },
-            &mut |_| {},
-        )
-        .expect("load_all");
-    for v in state.values_mut() {
-        v.sort();
-    }
-    state
 }
 
 /// Reads `GET /admin/consents/{bsn}` back into the index's own record form.

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use pdp_core::consent::catalogue::Catalogue;
 use pdp_core::consent::generate::Generator;
-use pdp_core::consent::index::IndexedRecord;
 use pdp_core::consent::record::{Choice, ConsentRecord, ConsultingSet, HolderScope};
 use pdp_core::xacml::request::RequestTime;
 use pdp_core::xacml::xml::doc::XmlLimits;
@@ -20,6 +19,7 @@ use pdp_server::store::testing::postgres_or_skip;
 use pdp_server::store::{self, ChangeMeta, ConsentChange, Store, StoreUrl};
 use support::node::{closed_question, decisions, repo_root};
 use support::proxy::Proxy;
+use support::state::store_state;
 
 fn catalogue() -> Arc<Catalogue> {
     let text = std::fs::read_to_string(repo_root().join("policies/mitz-catalogue.json"))
@@ -44,31 +44,6 @@ fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// Every live record of the store, as the index would hold them, per BSN.
-fn store_state(
-    store: &mut dyn Store,
-    c: &Catalogue,
-) -> std::collections::BTreeMap<u32, Vec<IndexedRecord>> {
-    let mut state: std::collections::BTreeMap<u32, Vec<IndexedRecord>> = Default::default();
-    store
-        .load_all(
-            c,
-            &mut |row| {
-                let r = row.expect("decodable");
-                state
-                    .entry(r.bsn.get())
-                    .or_default()
-                    .push(IndexedRecord::of(&r));
-            },
-            &mut |_| {},
-        )
-        .expect("load_all");
-    for v in state.values_mut() {
-        v.sort();
-    }
-    state
 }
 
 /// Asserts that the node's index holds exactly the store's records, record for record.

@@ -184,6 +184,38 @@ pub enum RecordedBy {
     Migration,
 }
 
+impl RecordedBy {
+    /// Every value, with its code (the bulk format's and the store's `recorded_by`).
+    pub const CODES: [(RecordedBy, &'static str); 6] = [
+        (RecordedBy::Citizen, "citizen"),
+        (RecordedBy::Guardian, "guardian"),
+        (RecordedBy::ProviderOnBehalf, "provider-on-behalf"),
+        (RecordedBy::HolderButton, "holder-button"),
+        (RecordedBy::ConsultingButton, "consulting-button"),
+        (RecordedBy::Migration, "migration"),
+    ];
+
+    /// The code of this value.
+    pub fn code(self) -> &'static str {
+        match self {
+            RecordedBy::Citizen => "citizen",
+            RecordedBy::Guardian => "guardian",
+            RecordedBy::ProviderOnBehalf => "provider-on-behalf",
+            RecordedBy::HolderButton => "holder-button",
+            RecordedBy::ConsultingButton => "consulting-button",
+            RecordedBy::Migration => "migration",
+        }
+    }
+
+    /// The value of a code.
+    pub fn from_code(code: &str) -> Option<RecordedBy> {
+        RecordedBy::CODES
+            .iter()
+            .find(|(_, c)| *c == code)
+            .map(|(v, _)| *v)
+    }
+}
+
 /// How long a consulting-button consent lasts (domain §1.9: announced as 72 hours).
 pub const CONSULTING_BUTTON_SECONDS: i64 = 72 * 3600;
 

@@ -99,17 +99,6 @@ pub fn minor_code(m: MinorState) -> &'static str {
     }
 }
 
-pub fn recorded_by_code(r: RecordedBy) -> &'static str {
-    match r {
-        RecordedBy::Citizen => "citizen",
-        RecordedBy::Guardian => "guardian",
-        RecordedBy::ProviderOnBehalf => "provider-on-behalf",
-        RecordedBy::HolderButton => "holder-button",
-        RecordedBy::ConsultingButton => "consulting-button",
-        RecordedBy::Migration => "migration",
-    }
-}
-
 fn parse_choice(s: &str) -> Result<Choice, CodecError> {
     match s {
         "yes" => Ok(Choice::Yes),
@@ -132,15 +121,7 @@ fn parse_minor(s: &str) -> Result<MinorState, CodecError> {
 }
 
 fn parse_recorded_by(s: &str) -> Result<RecordedBy, CodecError> {
-    match s {
-        "citizen" => Ok(RecordedBy::Citizen),
-        "guardian" => Ok(RecordedBy::Guardian),
-        "provider-on-behalf" => Ok(RecordedBy::ProviderOnBehalf),
-        "holder-button" => Ok(RecordedBy::HolderButton),
-        "consulting-button" => Ok(RecordedBy::ConsultingButton),
-        "migration" => Ok(RecordedBy::Migration),
-        other => err(format!("recorded_by `{other}` is unknown")),
-    }
+    RecordedBy::from_code(s).map_or_else(|| err(format!("recorded_by `{s}` is unknown")), Ok)
 }
 
 /// The `holder` column of a holder scope.
@@ -196,7 +177,7 @@ pub fn encode(record: &ConsentRecord, catalogue: &Catalogue) -> Result<ConsentRo
         valid_from: record.valid_from,
         valid_until: record.valid_until,
         minor: minor_code(record.minor),
-        recorded_by: recorded_by_code(record.recorded_by),
+        recorded_by: record.recorded_by.code(),
         catalogue_version: i64::from(record.catalogue_version),
         recorded_at: record.recorded_at,
     })
