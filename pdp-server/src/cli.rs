@@ -103,16 +103,8 @@ pub enum Command {
     /// Load every consent and the active policies from the store into a fresh index, as a node
     /// does at start, and report the rate and memory (then exit).
     Load {
-        /// Store: `postgres://…`, `sqlite:PATH` or a path (default: DATABASE_URL, else akkoord.db).
-        #[arg(long, value_name = "URL")]
-        store: Option<String>,
-        /// The consent catalogue.
-        #[arg(
-            long,
-            value_name = "FILE",
-            default_value = "policies/mitz-catalogue.json"
-        )]
-        catalogue: PathBuf,
+        #[command(flatten)]
+        store: StoreOptions,
         /// Id of the root policy document of the active set.
         #[arg(long, value_name = "ID", default_value = crate::pap::DEFAULT_ROOT_POLICY_ID)]
         root_policy: String,
@@ -121,23 +113,14 @@ pub enum Command {
     /// over the store, kept in sync by the loader. Prints `akkoord listening on http://ADDR`
     /// once listening; stops on SIGINT/SIGTERM after the requests in flight.
     Serve {
+        #[command(flatten)]
+        store: StoreOptions,
+        /// Id of the root policy document of the active set.
+        #[arg(long, value_name = "ID", default_value = crate::pap::DEFAULT_ROOT_POLICY_ID)]
+        root_policy: String,
         /// Address to listen on; port 0 picks a free port (see the printed address).
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: String,
-        /// The store: `postgres://…`, `sqlite:PATH` or a path (default: DATABASE_URL, else
-        /// the SQLite file akkoord.db).
-        #[arg(long, value_name = "URL")]
-        store: Option<String>,
-        /// The consent catalogue.
-        #[arg(
-            long,
-            value_name = "FILE",
-            default_value = "policies/mitz-catalogue.json"
-        )]
-        catalogue: PathBuf,
-        /// Id of the root policy (set) of the active policies.
-        #[arg(long, value_name = "ID", default_value = crate::pap::DEFAULT_ROOT_POLICY_ID)]
-        root_policy: String,
         /// This node's name in the store's loader-progress table and the logs (default:
         /// hostname-pid).
         #[arg(long, value_name = "NAME")]
@@ -163,24 +146,15 @@ pub enum Command {
     /// to FILE.rejected.txt. Exit status 0 when the import got to the end of the file (even
     /// with rejected lines), 1 when it could not.
     Import {
+        #[command(flatten)]
+        store: StoreOptions,
         /// The NDJSON file.
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// The store: postgres://USER:PASSWORD@HOST/DB or a SQLite file (default: DATABASE_URL,
-        /// else akkoord.db).
-        #[arg(long, value_name = "URL")]
-        store: Option<String>,
         /// Records per store transaction.
         #[arg(long, value_name = "N", default_value_t = crate::import::DEFAULT_BATCH_SIZE,
               value_parser = clap::value_parser!(usize))]
         batch_size: usize,
-        /// The consent catalogue.
-        #[arg(
-            long,
-            value_name = "FILE",
-            default_value = "policies/mitz-catalogue.json"
-        )]
-        catalogue: PathBuf,
         /// Author recorded in the change log (default: import:FILE_NAME).
         #[arg(long, value_name = "NAME")]
         author: Option<String>,
@@ -194,6 +168,28 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         rejected: Option<PathBuf>,
     },
+}
+
+/// Where the store and the catalogue are: shared by the subcommands that use a store.
+#[derive(Debug, clap::Args)]
+pub struct StoreOptions {
+    /// The store: `postgres://USER:PASSWORD@HOST:PORT/DB`, `sqlite:PATH` or a path (default:
+    /// DATABASE_URL, else the SQLite file akkoord.db).
+    #[arg(long = "store", value_name = "URL")]
+    pub url: Option<String>,
+    /// The consent catalogue.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "policies/mitz-catalogue.json"
+    )]
+    pub catalogue: PathBuf,
+}
+
+impl StoreOptions {
+    fn url(&self) -> crate::store::StoreUrl {
+        crate::store::StoreUrl::from_config(self.url.as_deref())
+    }
 }
 
 /// Options of the XML loader shared by the subcommands.
@@ -245,15 +241,12 @@ pub fn run(cli: Cli) -> ExitCode {
             out,
             catalogue,
         } => crate::gen::run(citizens, seed, out.as_deref(), &catalogue).map_err(Failure::one),
-        Command::Load {
-            store,
-            catalogue,
-            root_policy,
-        } => crate::load_cmd::run(store.as_deref(), &catalogue, &root_policy).map_err(Failure::one),
+        Command::Load { store, root_policy } => {
+            crate::load_cmd::run(&store.url(), &store.catalogue, &root_policy).map_err(Failure::one)
+        }
         Command::Serve {
             listen,
             store,
-            catalogue,
             root_policy,
             node,
             poll_ms,
@@ -263,8 +256,8 @@ pub fn run(cli: Cli) -> ExitCode {
             init_logging();
             crate::serve::run(crate::serve::ServeConfig {
                 listen,
-                store: crate::store::StoreUrl::from_config(store.as_deref()),
-                catalogue,
+                store: store.url(),
+                catalogue: store.catalogue,
                 root_policy,
                 node: node.unwrap_or_else(crate::serve::default_node_name),
                 poll_interval: poll_ms.map(std::time::Duration::from_millis),
@@ -277,16 +270,15 @@ pub fn run(cli: Cli) -> ExitCode {
             file,
             store,
             batch_size,
-            catalogue,
             author,
             no_progress,
             threads,
             rejected,
         } => import(crate::import::ImportOptions {
-            store: crate::store::StoreUrl::from_config(store.as_deref()),
+            store: store.url(),
             file,
             batch_size,
-            catalogue,
+            catalogue: store.catalogue,
             author,
             progress: !no_progress,
             threads,

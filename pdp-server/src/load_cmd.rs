@@ -20,7 +20,7 @@ use crate::loader::full_load;
 use crate::store::{self, StoreUrl};
 
 /// Runs the command; `Err` holds the message for stderr (exit status 1).
-pub fn run(store_flag: Option<&str>, catalogue: &Path, root_policy: &str) -> Result<(), String> {
+pub fn run(url: &StoreUrl, catalogue: &Path, root_policy: &str) -> Result<(), String> {
     let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .try_init();
     let text = std::fs::read_to_string(catalogue).map_err(|e| {
@@ -31,8 +31,7 @@ pub fn run(store_flag: Option<&str>, catalogue: &Path, root_policy: &str) -> Res
     })?;
     let catalogue =
         Arc::new(Catalogue::from_json(&text).map_err(|e| format!("{}: {e}", catalogue.display()))?);
-    let url = StoreUrl::from_config(store_flag);
-    let mut store = store::open(&url).map_err(|e| format!("akkoord: {}: {e}", url.redacted()))?;
+    let mut store = store::open(url).map_err(|e| format!("akkoord: {}: {e}", url.redacted()))?;
     let live = Live::new(catalogue, "load".into(), XmlLimits::default());
     let report = full_load(
         store.as_mut(),
