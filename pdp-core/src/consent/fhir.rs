@@ -24,9 +24,13 @@
 
 use std::fmt::Write as _;
 
-use std::borrow::Cow;
-
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+#[cfg(test)]
+mod reference;
+mod tape;
+
+use tape::{Key, Tape, Val};
 
 use super::bsn::{Bsn, Ura};
 use super::catalogue::Catalogue;
@@ -261,22 +265,154 @@ fn json_safe(code: &str) -> &str {
 
 /// Reads one line (a FHIR R4 `Consent` as JSON) into a record, resolving codes in `catalogue`.
 /// Surrounding whitespace (the line's `\n` or `\r\n`) is ignored.
+///
+/// The line is read by [`tape`], a one-pass JSON reader that borrows its strings from the line
+/// and reuses its buffers between lines of a thread, so a good line costs no allocation; paths
+/// for error messages are only spelled out when an error is returned ([`JsonPath`]).
 pub fn parse_consent_line(line: &str, catalogue: &Catalogue) -> Result<ConsentRecord, FhirError> {
-    let value: Value<'_> = serde_json::from_str(line.trim()).map_err(|e| {
-        err(
-            "$",
-            format!(
-                "not valid JSON at column {} ({}); write one Consent object per line",
-                e.column(),
-                classify(&e)
-            ),
-        )
-    })?;
+    let text = line.trim();
+    let buffers = tape::Buffers::take();
+    let tape = match Tape::read(text, buffers, false) {
+        Ok(tape) => tape,
+        Err((_, buffers)) => {
+            // The fast reader was unsure: serde_json names the error, or accepts, and then the
+            // line is read again trusting its numbers (see `tape`'s module doc).
+            if let Err(e) = serde_json::from_str::<Check>(text) {
+                buffers.give_back();
+                return Err(json_error(&e));
+            }
+            match Tape::read(text, buffers, true) {
+                Ok(tape) => tape,
+                Err((_, buffers)) => {
+                    buffers.give_back();
+                    return Err(err(
+                        "$",
+                        "not read: 2 GiB or longer, or otherwise beyond this reader; write one Consent object per line",
+                    ));
+                }
+            }
+        }
+    };
+    let result = consent_from(tape.root(), catalogue);
+    tape.into_buffers().give_back();
+    result
+}
+
+/// The error of a line that is not JSON, as `serde_json` found it.
+fn json_error(e: &serde_json::Error) -> FhirError {
+    err(
+        "$",
+        format!(
+            "not valid JSON at column {} ({}); write one Consent object per line",
+            e.column(),
+            classify(e)
+        ),
+    )
+}
+
+/// Member names the parser looks up.
+const K_ACTOR: Key = Key::new("actor");
+const K_CATEGORY: Key = Key::new("category");
+const K_CODE: Key = Key::new("code");
+const K_CODING: Key = Key::new("coding");
+const K_EXTENSION: Key = Key::new("extension");
+const K_IDENTIFIER: Key = Key::new("identifier");
+const K_PATIENT: Key = Key::new("patient");
+const K_PERIOD: Key = Key::new("period");
+const K_PROVISION: Key = Key::new("provision");
+const K_PURPOSE: Key = Key::new("purpose");
+const K_REFERENCE: Key = Key::new("reference");
+const K_RESOURCE_TYPE: Key = Key::new("resourceType");
+const K_ROLE: Key = Key::new("role");
+const K_STATUS: Key = Key::new("status");
+const K_SYSTEM: Key = Key::new("system");
+const K_TYPE: Key = Key::new("type");
+const K_URL: Key = Key::new("url");
+const K_VALUE: Key = Key::new("value");
+const K_VALUE_CODE: Key = Key::new("valueCode");
+const K_VALUE_CODEABLE_CONCEPT: Key = Key::new("valueCodeableConcept");
+const K_DATE_TIME: Key = Key::new("dateTime");
+const K_END: Key = Key::new("end");
+const K_START: Key = Key::new("start");
+const K_VERSION: Key = Key::new("version");
+
+/// A JSON path for error messages, built as the parser descends (on the stack, a few words per
+/// step) and spelled out only when an error is returned.
+#[derive(Clone, Copy)]
+struct JsonPath<'p> {
+    parent: Option<&'p JsonPath<'p>>,
+    step: Step,
+}
+
+#[derive(Clone, Copy)]
+enum Step {
+    Field(Key),
+    Index(usize),
+}
+
+impl JsonPath<'static> {
+    /// A member of the Consent.
+    const fn top(name: Key) -> JsonPath<'static> {
+        JsonPath {
+            parent: None,
+            step: Step::Field(name),
+        }
+    }
+}
+
+impl<'p> JsonPath<'p> {
+    fn field(&'p self, name: Key) -> JsonPath<'p> {
+        JsonPath {
+            parent: Some(self),
+            step: Step::Field(name),
+        }
+    }
+
+    fn index(&'p self, i: usize) -> JsonPath<'p> {
+        JsonPath {
+            parent: Some(self),
+            step: Step::Index(i),
+        }
+    }
+
+    /// The last field name (what to look up).
+    fn name(&self) -> Key {
+        match self.step {
+            Step::Field(name) => name,
+            Step::Index(_) => Key::new(""),
+        }
+    }
+}
+
+impl std::fmt::Display for JsonPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(parent) = self.parent {
+            parent.fmt(f)?;
+            match self.step {
+                Step::Field(name) => write!(f, ".{}", name.text()),
+                Step::Index(i) => write!(f, "[{i}]"),
+            }
+        } else {
+            match self.step {
+                Step::Field(name) => f.write_str(name.text()),
+                Step::Index(i) => write!(f, "[{i}]"),
+            }
+        }
+    }
+}
+
+fn err_at(path: &JsonPath<'_>, problem: impl Into<String>) -> FhirError {
+    err(path.to_string(), problem)
+}
+
+/// The record of a Consent read into a tape. The checks run in a fixed order (so a line with
+/// several problems always reports the same one).
+fn consent_from(value: Val<'_>, catalogue: &Catalogue) -> Result<ConsentRecord, FhirError> {
     if !value.is_object() {
         return Err(err("$", "expected a JSON object (a FHIR Consent)"));
     }
-    let consent = &value;
-    match consent.get("resourceType").and_then(Value::as_str) {
+    let consent = value;
+    match consent.get(K_RESOURCE_TYPE).and_then(Val::as_str) {
         Some("Consent") => {}
         Some(_) => return Err(err("resourceType", "must be \"Consent\"")),
         None => {
@@ -288,44 +424,59 @@ pub fn parse_consent_line(line: &str, catalogue: &Catalogue) -> Result<ConsentRe
     }
 
     // Patient.
+    let patient_path = JsonPath::top(K_PATIENT);
     let bsn_text = identifier_value(
-        value.get("patient").and_then(|p| p.get("identifier")),
-        "patient.identifier",
+        value.get(K_PATIENT).and_then(|p| p.get(K_IDENTIFIER)),
+        &patient_path.field(K_IDENTIFIER),
         BSN_SYSTEM,
     )?;
     let bsn = Bsn::parse(bsn_text).map_err(|e| err("patient.identifier.value", e.to_string()))?;
 
     // Data category and catalogue version.
-    let categories = array(&value, "category")?;
-    if categories.len() != 1 {
-        return Err(err(
-            "category",
-            "must hold exactly one data category; write one line per data category",
-        ));
-    }
-    let coding = find_coding(&categories[0], "category[0]", DATA_CATEGORY_SYSTEM)?;
-    let code = str_field(coding.0, &format!("{}.code", coding.1))?;
+    let mut categories = match value.get(K_CATEGORY) {
+        Some(v) => v
+            .as_array()
+            .ok_or_else(|| err("category", "must be an array"))?,
+        None => return Err(err("category", "missing")),
+    };
+    let category = match (categories.next(), categories.next()) {
+        (Some(category), None) => category,
+        _ => {
+            return Err(err(
+                "category",
+                "must hold exactly one data category; write one line per data category",
+            ))
+        }
+    };
+    let category_path = JsonPath::top(K_CATEGORY);
+    let category_path = category_path.index(0);
+    let (coding, coding_index) = find_coding(category, &category_path, DATA_CATEGORY_SYSTEM)?;
+    let codings_path = category_path.field(K_CODING);
+    let coding_path = codings_path.index(coding_index);
+    let code_path = coding_path.field(K_CODE);
+    let code = str_field(coding, &code_path)?;
     let data_category = catalogue.data_category(code).ok_or_else(|| {
         if catalogue.is_inactive_data_category(code) {
-            err(
-                format!("{}.code", coding.1),
+            err_at(
+                &code_path,
                 format!("data category {code} is not active in the catalogue; use an active one such as GGC002"),
             )
         } else {
-            err(
-                format!("{}.code", coding.1),
+            err_at(
+                &code_path,
                 format!("unknown data category {code}; use a GGC code of the catalogue"),
             )
         }
     })?;
-    let version_text = str_field(coding.0, &format!("{}.version", coding.1))?;
+    let version_path = coding_path.field(K_VERSION);
+    let version_text = str_field(coding, &version_path)?;
     let catalogue_version = version_text
         .parse::<u32>()
         .ok()
         .filter(|_| !version_text.is_empty() && version_text.bytes().all(|b| b.is_ascii_digit()))
         .ok_or_else(|| {
-            err(
-                format!("{}.version", coding.1),
+            err_at(
+                &version_path,
                 "must be the catalogue version as digits, e.g. \"3960100\"",
             )
         })?;
@@ -334,57 +485,60 @@ pub fn parse_consent_line(line: &str, catalogue: &Catalogue) -> Result<ConsentRe
     let mut consulting = 0u16;
     let mut minor = MinorState::NotMinor;
     let mut recorded_by = None;
-    let extensions = match consent.get("extension") {
-        None => &[][..],
-        Some(Value::Array(a)) => a.as_slice(),
-        Some(_) => return Err(err("extension", "must be an array")),
+    let extensions = match consent.get(K_EXTENSION) {
+        None => None,
+        Some(v) => Some(
+            v.as_array()
+                .ok_or_else(|| err("extension", "must be an array"))?,
+        ),
     };
-    for (i, ext) in extensions.iter().enumerate() {
-        let path = format!("extension[{i}]");
-        let url = str_at(ext, "url").ok_or_else(|| err(format!("{path}.url"), "missing"))?;
+    let extensions_path = JsonPath::top(K_EXTENSION);
+    for (i, ext) in extensions.into_iter().flatten().enumerate() {
+        let path = extensions_path.index(i);
+        let url = str_at(ext, K_URL).ok_or_else(|| err_at(&path.field(K_URL), "missing"))?;
         match url {
             PROVIDER_CATEGORY_URL => {
+                let concept_path = path.field(K_VALUE_CODEABLE_CONCEPT);
                 let concept = ext
-                    .get("valueCodeableConcept")
-                    .ok_or_else(|| err(format!("{path}.valueCodeableConcept"), "missing"))?;
-                let (coding, cpath) = find_coding(
-                    concept,
-                    &format!("{path}.valueCodeableConcept"),
-                    CONSULTING_SYSTEM,
-                )?;
-                let code = str_field(coding, &format!("{cpath}.code"))?;
+                    .get(K_VALUE_CODEABLE_CONCEPT)
+                    .ok_or_else(|| err_at(&concept_path, "missing"))?;
+                let (coding, j) = find_coding(concept, &concept_path, CONSULTING_SYSTEM)?;
+                let codings_path = concept_path.field(K_CODING);
+                let coding_path = codings_path.index(j);
+                let code_path = coding_path.field(K_CODE);
+                let code = str_field(coding, &code_path)?;
                 let id = catalogue.consulting_category(code).ok_or_else(|| {
-                    err(
-                        format!("{cpath}.code"),
+                    err_at(
+                        &code_path,
                         format!("unknown consulting category {code}; use an RPZAC code of the catalogue"),
                     )
                 })?;
                 consulting |= 1 << id.index();
             }
             MINOR_STATE_URL => {
-                minor = match str_at(ext, "valueCode") {
+                minor = match str_at(ext, K_VALUE_CODE) {
                     Some("pending-confirmation") => MinorState::PendingConfirmation,
                     Some("confirmed") => MinorState::Confirmed,
                     Some("rejected") => MinorState::Rejected,
                     Some("not-minor") => MinorState::NotMinor,
                     _ => {
-                        return Err(err(
-                            format!("{path}.valueCode"),
+                        return Err(err_at(
+                            &path.field(K_VALUE_CODE),
                             "must be pending-confirmation, confirmed, rejected or not-minor",
                         ))
                     }
                 };
             }
             RECORDED_BY_URL => {
-                let code = str_at(ext, "valueCode").unwrap_or_default();
+                let code = str_at(ext, K_VALUE_CODE).unwrap_or_default();
                 recorded_by = Some(
                     RECORDED_BY_CODES
                         .iter()
                         .find(|(_, c)| *c == code)
                         .map(|(by, _)| *by)
                         .ok_or_else(|| {
-                            err(
-                                format!("{path}.valueCode"),
+                            err_at(
+                                &path.field(K_VALUE_CODE),
                                 "must be citizen, guardian, provider-on-behalf, holder-button, consulting-button or migration",
                             )
                         })?,
@@ -411,7 +565,7 @@ pub fn parse_consent_line(line: &str, catalogue: &Catalogue) -> Result<ConsentRe
 
     // Choice.
     let provision = consent
-        .get("provision")
+        .get(K_PROVISION)
         .filter(|p| p.is_object())
         .ok_or_else(|| {
             err(
@@ -419,8 +573,8 @@ pub fn parse_consent_line(line: &str, catalogue: &Catalogue) -> Result<ConsentRe
                 "missing; it names the data holder (actor) and the choice",
             )
         })?;
-    let status = consent.get("status").and_then(Value::as_str);
-    let kind = provision.get("type").map(|t| t.as_str().unwrap_or("?"));
+    let status = consent.get(K_STATUS).and_then(Val::as_str);
+    let kind = provision.get(K_TYPE).map(|t| t.as_str().unwrap_or("?"));
     let choice = match (status, kind) {
         (Some("active"), Some("permit")) => Choice::Yes,
         (Some("active"), Some("deny")) => {
@@ -448,33 +602,35 @@ pub fn parse_consent_line(line: &str, catalogue: &Catalogue) -> Result<ConsentRe
 
     // Holder.
     let actors = provision
-        .get("actor")
-        .and_then(Value::as_array)
+        .get(K_ACTOR)
+        .and_then(Val::as_array)
         .ok_or_else(|| {
             err(
                 "provision.actor",
                 "missing; name the data holder as an actor with role CST",
             )
         })?;
+    let provision_path = JsonPath::top(K_PROVISION);
+    let actors_path = provision_path.field(K_ACTOR);
     let mut holder = None;
-    for (i, actor) in actors.iter().enumerate() {
-        let path = format!("provision.actor[{i}]");
+    for (i, actor) in actors.enumerate() {
+        let path = actors_path.index(i);
         let is_custodian = actor
-            .get("role")
-            .and_then(|r| r.get("coding"))
-            .and_then(Value::as_array)
-            .is_some_and(|c| {
-                c.iter().any(|c| {
-                    str_at(c, "code") == Some("CST")
-                        && str_at(c, "system") == Some(PARTICIPATION_SYSTEM)
+            .get(K_ROLE)
+            .and_then(|r| r.get(K_CODING))
+            .and_then(Val::as_array)
+            .is_some_and(|mut c| {
+                c.any(|c| {
+                    str_at(c, K_CODE) == Some("CST")
+                        && str_at(c, K_SYSTEM) == Some(PARTICIPATION_SYSTEM)
                 })
             });
         if !is_custodian {
             continue;
         }
         if holder.is_some() {
-            return Err(err(
-                path,
+            return Err(err_at(
+                &path,
                 "a second CST actor; a consent names exactly one data holder",
             ));
         }
@@ -490,12 +646,13 @@ pub fn parse_consent_line(line: &str, catalogue: &Catalogue) -> Result<ConsentRe
     })?;
 
     // Times.
-    let recorded_at = datetime_field(&value, "dateTime", true)?.unwrap_or_default();
-    let (valid_from, valid_until) = match provision.get("period") {
+    let recorded_at = datetime_field(value, &JsonPath::top(K_DATE_TIME), true)?.unwrap_or_default();
+    let period_path = provision_path.field(K_PERIOD);
+    let (valid_from, valid_until) = match provision.get(K_PERIOD) {
         None => (None, None),
         Some(period) if period.is_object() => (
-            datetime_field(period, "provision.period.start", false)?,
-            datetime_field(period, "provision.period.end", false)?,
+            datetime_field(period, &period_path.field(K_START), false)?,
+            datetime_field(period, &period_path.field(K_END), false)?,
         ),
         Some(_) => {
             return Err(err(
@@ -530,21 +687,21 @@ pub fn parse_consent_line(line: &str, catalogue: &Catalogue) -> Result<ConsentRe
 
 /// Whether a `deny` provision carries the nested `permit` for purpose ETREAT that makes it
 /// no-unless-emergency.
-fn has_emergency_exception(provision: &Value<'_>) -> Result<bool, FhirError> {
-    let Some(nested) = provision.get("provision") else {
+fn has_emergency_exception(provision: Val<'_>) -> Result<bool, FhirError> {
+    let Some(nested) = provision.get(K_PROVISION) else {
         return Ok(false);
     };
-    let nested = nested
+    let mut nested = nested
         .as_array()
         .ok_or_else(|| err("provision.provision", "must be an array"))?;
-    match nested.as_slice() {
-        [] => Ok(false),
-        [p] => {
+    match (nested.next(), nested.next()) {
+        (None, _) => Ok(false),
+        (Some(p), None) => {
             let etreat = p
-                .get("purpose")
-                .and_then(Value::as_array)
-                .is_some_and(|ps| ps.iter().any(|c| str_at(c, "code") == Some("ETREAT")));
-            if etreat && str_at(p, "type") == Some("permit") {
+                .get(K_PURPOSE)
+                .and_then(Val::as_array)
+                .is_some_and(|mut ps| ps.any(|c| str_at(c, K_CODE) == Some("ETREAT")));
+            if etreat && str_at(p, K_TYPE) == Some("permit") {
                 Ok(true)
             } else {
                 Err(err(
@@ -553,7 +710,7 @@ fn has_emergency_exception(provision: &Value<'_>) -> Result<bool, FhirError> {
                 ))
             }
         }
-        _ => Err(err(
+        (Some(_), Some(_)) => Err(err(
             "provision.provision",
             "has more than one nested provision; no-unless-emergency has exactly one (permit for ETREAT)",
         )),
@@ -561,135 +718,130 @@ fn has_emergency_exception(provision: &Value<'_>) -> Result<bool, FhirError> {
 }
 
 fn parse_holder(
-    actor: &Value<'_>,
-    path: &str,
+    actor: Val<'_>,
+    path: &JsonPath<'_>,
     catalogue: &Catalogue,
 ) -> Result<HolderScope, FhirError> {
-    let reference = actor.get("reference").ok_or_else(|| {
-        err(
-            format!("{path}.reference"),
+    let reference_path = path.field(K_REFERENCE);
+    let reference = actor.get(K_REFERENCE).ok_or_else(|| {
+        err_at(
+            &reference_path,
             "missing; give the holder's URA identifier or holder-category extension",
         )
     })?;
-    let ura = reference.get("identifier");
+    let ura = reference.get(K_IDENTIFIER);
     let category = reference
-        .get("extension")
-        .and_then(Value::as_array)
-        .and_then(|a| {
-            a.iter()
-                .find(|e| str_at(e, "url") == Some(HOLDER_CATEGORY_URL))
-        });
+        .get(K_EXTENSION)
+        .and_then(Val::as_array)
+        .and_then(|mut a| a.find(|e| str_at(*e, K_URL) == Some(HOLDER_CATEGORY_URL)));
     match (ura, category) {
-        (Some(_), Some(_)) => Err(err(
-            format!("{path}.reference"),
+        (Some(_), Some(_)) => Err(err_at(
+            &reference_path,
             "has both a URA and a holder category; a consent is for one organisation or for one category",
         )),
         (Some(_), None) => {
-            let text = identifier_value(ura, &format!("{path}.reference.identifier"), URA_SYSTEM)?;
+            let identifier_path = reference_path.field(K_IDENTIFIER);
+            let text = identifier_value(ura, &identifier_path, URA_SYSTEM)?;
             let ura = Ura::parse(text)
-                .map_err(|e| err(format!("{path}.reference.identifier.value"), e.to_string()))?;
+                .map_err(|e| err_at(&identifier_path.field(K_VALUE), e.to_string()))?;
             Ok(HolderScope::Organisation(ura))
         }
         (None, Some(ext)) => {
-            let name = str_at(ext, "valueCode").ok_or_else(|| {
-                err(
-                    format!("{path}.reference.extension.valueCode"),
+            let extension_path = reference_path.field(K_EXTENSION);
+            let value_path = extension_path.field(K_VALUE_CODE);
+            let name = str_at(ext, K_VALUE_CODE).ok_or_else(|| {
+                err_at(
+                    &value_path,
                     "missing; give the holder-category name from the catalogue, e.g. huisartsen",
                 )
             })?;
             let id = catalogue.holder_category(name).ok_or_else(|| {
-                err(
-                    format!("{path}.reference.extension.valueCode"),
+                err_at(
+                    &value_path,
                     format!("unknown holder category {name:?}; use a name from the catalogue's holder_categories"),
                 )
             })?;
             Ok(HolderScope::Category(id))
         }
-        (None, None) => Err(err(
-            format!("{path}.reference"),
+        (None, None) => Err(err_at(
+            &reference_path,
             format!("names no holder; add identifier {{\"system\":\"{URA_SYSTEM}\",\"value\":\"<8 digits>\"}} or the extension {HOLDER_CATEGORY_URL}"),
         )),
     }
 }
 
 /// The `value` of an Identifier (`node`, found at `path`), checking its system.
-fn identifier_value<'v>(
-    node: Option<&'v Value<'_>>,
-    path: &str,
+fn identifier_value<'t>(
+    node: Option<Val<'t>>,
+    path: &JsonPath<'_>,
     system: &str,
-) -> Result<&'v str, FhirError> {
+) -> Result<&'t str, FhirError> {
     let node = node.ok_or_else(|| {
-        err(
+        err_at(
             path,
             format!("missing; write {{\"system\":\"{system}\",\"value\":\"...\"}}"),
         )
     })?;
-    match node.get("system").and_then(Value::as_str) {
+    match node.get(K_SYSTEM).and_then(Val::as_str) {
         Some(s) if s == system => {}
-        Some(_) => return Err(err(format!("{path}.system"), format!("must be {system}"))),
+        Some(_) => return Err(err_at(&path.field(K_SYSTEM), format!("must be {system}"))),
         None => {
-            return Err(err(
-                format!("{path}.system"),
+            return Err(err_at(
+                &path.field(K_SYSTEM),
                 format!("missing; write {system}"),
             ))
         }
     }
-    node.get("value")
-        .and_then(Value::as_str)
-        .ok_or_else(|| err(format!("{path}.value"), "missing or not a string"))
+    node.get(K_VALUE)
+        .and_then(Val::as_str)
+        .ok_or_else(|| err_at(&path.field(K_VALUE), "missing or not a string"))
 }
 
-fn array<'v, 'j>(root: &'v Value<'j>, field: &str) -> Result<&'v Vec<Value<'j>>, FhirError> {
-    match root.get(field) {
-        Some(Value::Array(a)) => Ok(a),
-        Some(_) => Err(err(field, "must be an array")),
-        None => Err(err(field, "missing")),
-    }
-}
-
-/// The first coding of a CodeableConcept with the given system, and its path.
-fn find_coding<'v, 'j>(
-    concept: &'v Value<'j>,
-    path: &str,
+/// The first coding of a CodeableConcept (at `path`) with the given system, and its index.
+fn find_coding<'t>(
+    concept: Val<'t>,
+    path: &JsonPath<'_>,
     system: &str,
-) -> Result<(&'v Value<'j>, String), FhirError> {
+) -> Result<(Val<'t>, usize), FhirError> {
     let codings = concept
-        .get("coding")
-        .and_then(Value::as_array)
-        .ok_or_else(|| err(format!("{path}.coding"), "missing or not an array"))?;
+        .get(K_CODING)
+        .and_then(Val::as_array)
+        .ok_or_else(|| err_at(&path.field(K_CODING), "missing or not an array"))?;
     codings
-        .iter()
         .enumerate()
-        .find(|(_, c)| str_at(c, "system") == Some(system))
-        .map(|(i, c)| (c, format!("{path}.coding[{i}]")))
+        .find(|(_, c)| str_at(*c, K_SYSTEM) == Some(system))
+        .map(|(i, c)| (c, i))
         .ok_or_else(|| {
-            err(
-                format!("{path}.coding"),
+            err_at(
+                &path.field(K_CODING),
                 format!("no coding with system {system}"),
             )
         })
 }
 
-fn str_at<'v>(value: &'v Value<'_>, field: &str) -> Option<&'v str> {
-    value.get(field).and_then(Value::as_str)
+fn str_at<'t>(value: Val<'t>, field: Key) -> Option<&'t str> {
+    value.get(field).and_then(Val::as_str)
 }
 
-fn str_field<'v>(value: &'v Value<'_>, path: &str) -> Result<&'v str, FhirError> {
-    let field = path.rsplit('.').next().unwrap_or(path);
-    str_at(value, field).ok_or_else(|| err(path, "missing or not a string"))
+/// The string member named by the last step of `path`.
+fn str_field<'t>(value: Val<'t>, path: &JsonPath<'_>) -> Result<&'t str, FhirError> {
+    str_at(value, path.name()).ok_or_else(|| err_at(path, "missing or not a string"))
 }
 
-fn datetime_field(obj: &Value<'_>, path: &str, required: bool) -> Result<Option<i64>, FhirError> {
-    let field = path.rsplit('.').next().unwrap_or(path);
-    match obj.get(field) {
-        None if required => Err(err(path, "missing; write e.g. \"2026-11-20T09:15:00Z\"")),
+fn datetime_field(
+    obj: Val<'_>,
+    path: &JsonPath<'_>,
+    required: bool,
+) -> Result<Option<i64>, FhirError> {
+    match obj.get(path.name()) {
+        None if required => Err(err_at(path, "missing; write e.g. \"2026-11-20T09:15:00Z\"")),
         None => Ok(None),
         Some(v) => {
             let text = v
                 .as_str()
-                .ok_or_else(|| err(path, "must be a string such as \"2026-11-20T09:15:00Z\""))?;
+                .ok_or_else(|| err_at(path, "must be a string such as \"2026-11-20T09:15:00Z\""))?;
             parse_datetime(text).map(Some).ok_or_else(|| {
-                err(
+                err_at(
                     path,
                     "not a FHIR dateTime with seconds and time zone; write e.g. \"2026-11-20T09:15:00Z\"",
                 )
@@ -698,138 +850,81 @@ fn datetime_field(obj: &Value<'_>, path: &str, required: bool) -> Result<Option<
     }
 }
 
-/// A JSON value borrowing its strings from the line.
-///
-/// Why not `serde_json::Value`: it allocates a `String` for every key and string and a
-/// `BTreeMap` for every object, about 150 allocations for a 1.9 KB Consent line, which made
-/// parsing the bottleneck of `akkoord import`. This type borrows keys and strings (escaped ones
-/// are the only copies) and keeps objects as small vectors. It offers the few accessors the
-/// parser uses, with `serde_json::Value`'s meaning (`get` on a non-object is `None`; with a
-/// duplicate key the last one wins), so errors and results are unchanged.
-#[derive(Debug)]
-enum Value<'j> {
-    Null,
-    Bool,
-    Number,
-    String(Cow<'j, str>),
-    Array(Vec<Value<'j>>),
-    Object(Vec<(Cow<'j, str>, Value<'j>)>),
-}
+/// Any JSON value, read by `serde_json` and dropped: how a line the fast reader was unsure of is
+/// checked. It asks `serde_json` for exactly what the earlier tree-based parser asked (values
+/// through `deserialize_any`, member names through `deserialize_str`), so a line that is not
+/// JSON gets the same error, at the same column, as before.
+struct Check;
 
-impl<'j> Value<'j> {
-    fn get(&self, key: &str) -> Option<&Value<'j>> {
-        match self {
-            Value::Object(fields) => fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Value::String(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn as_array(&self) -> Option<&Vec<Value<'j>>> {
-        match self {
-            Value::Array(a) => Some(a),
-            _ => None,
-        }
-    }
-
-    fn is_object(&self) -> bool {
-        matches!(self, Value::Object(_))
-    }
-}
-
-impl<'de> Deserialize<'de> for Value<'de> {
+impl<'de> Deserialize<'de> for Check {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ValueVisitor)
+        deserializer.deserialize_any(CheckVisitor)
     }
 }
 
-struct ValueVisitor;
+struct CheckVisitor;
 
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value<'de>;
+impl<'de> Visitor<'de> for CheckVisitor {
+    type Value = Check;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<Value<'de>, E> {
-        Ok(Value::Bool)
+    fn visit_bool<E>(self, _: bool) -> Result<Check, E> {
+        Ok(Check)
     }
 
-    fn visit_i64<E>(self, _: i64) -> Result<Value<'de>, E> {
-        Ok(Value::Number)
+    fn visit_i64<E>(self, _: i64) -> Result<Check, E> {
+        Ok(Check)
     }
 
-    fn visit_u64<E>(self, _: u64) -> Result<Value<'de>, E> {
-        Ok(Value::Number)
+    fn visit_u64<E>(self, _: u64) -> Result<Check, E> {
+        Ok(Check)
     }
 
-    fn visit_f64<E>(self, _: f64) -> Result<Value<'de>, E> {
-        Ok(Value::Number)
+    fn visit_f64<E>(self, _: f64) -> Result<Check, E> {
+        Ok(Check)
     }
 
-    fn visit_unit<E>(self) -> Result<Value<'de>, E> {
-        Ok(Value::Null)
+    fn visit_unit<E>(self) -> Result<Check, E> {
+        Ok(Check)
     }
 
-    fn visit_none<E>(self) -> Result<Value<'de>, E> {
-        Ok(Value::Null)
+    fn visit_none<E>(self) -> Result<Check, E> {
+        Ok(Check)
     }
 
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Value<'de>, E> {
-        Ok(Value::String(Cow::Borrowed(s)))
+    fn visit_str<E>(self, _: &str) -> Result<Check, E> {
+        Ok(Check)
     }
 
-    fn visit_str<E>(self, s: &str) -> Result<Value<'de>, E> {
-        Ok(Value::String(Cow::Owned(s.to_owned())))
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Check, A::Error> {
+        while seq.next_element::<Check>()?.is_some() {}
+        Ok(Check)
     }
 
-    fn visit_string<E>(self, s: String) -> Result<Value<'de>, E> {
-        Ok(Value::String(Cow::Owned(s)))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'de>, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Check, A::Error> {
+        while map.next_key::<CheckKey>()?.is_some() {
+            map.next_value::<Check>()?;
         }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
-        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(4).min(64));
-        while let Some(Key(key)) = map.next_key()? {
-            fields.push((key, map.next_value()?));
-        }
-        Ok(Value::Object(fields))
+        Ok(Check)
     }
 }
 
-/// An object key, borrowed from the line unless it holds an escape.
-struct Key<'j>(Cow<'j, str>);
+/// A member name, read as a string (as the earlier parser read names).
+struct CheckKey;
 
-impl<'de> Deserialize<'de> for Key<'de> {
+impl<'de> Deserialize<'de> for CheckKey {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = CheckKey;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an object key")
             }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(s.to_owned())))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(s)))
+            fn visit_str<E>(self, _: &str) -> Result<CheckKey, E> {
+                Ok(CheckKey)
             }
         }
         deserializer.deserialize_str(KeyVisitor)
@@ -1129,6 +1224,274 @@ mod tests {
                 !e.to_string().contains("99999001"),
                 "error leaks the BSN: {e}"
             );
+        }
+    }
+    /// Both parsers on one line: the fast one must return exactly what the earlier one does.
+    fn same_as_reference(line: &str, c: &Catalogue) -> Result<ConsentRecord, FhirError> {
+        let fast = parse_consent_line(line, c);
+        let slow = reference::parse_consent_line(line, c);
+        assert_eq!(fast, slow, "line: {line:?}");
+        fast
+    }
+
+    fn good_line(c: &Catalogue) -> String {
+        let mut line = String::new();
+        write_consent_line(&base(c), c, &mut line).expect("writes");
+        line
+    }
+
+    #[test]
+    fn escapes_whitespace_order_and_duplicates_read_as_before() {
+        let c = catalogue();
+        let good = good_line(&c);
+        let ok = |line: String| {
+            let r = same_as_reference(&line, &c).unwrap_or_else(|e| panic!("{e}\n{line}"));
+            assert_eq!(r, base(&c), "{line}");
+        };
+        // Escapes in values and names, including `\/`, `\u` and a surrogate pair.
+        ok(good.replace("GGC013", "GGC01\\u0033"));
+        ok(good.replace(
+            "http://fhir.nl/fhir/NamingSystem/bsn",
+            "http:\\/\\/fhir.nl\\/fhir\\/NamingSystem\\/bsn",
+        ));
+        ok(good.replace("\"code\":\"RPZAC001\"", "\"c\\u006fde\":\"RPZAC001\""));
+        ok(good.replace(
+            "\"resourceType\"",
+            "\"note\":\"caf\\u00e9 \\ud83d\\ude00 \\\" \\\\ \\b\\f\\n\\r\\t\",\"resourceType\"",
+        ));
+        ok(good.replace("\"resourceType\"", "\"note\":\"café 😀\",\"resourceType\""));
+        // Whitespace everywhere JSON allows it, and around the line.
+        let spaced = good
+            .trim_end()
+            .replace(",\"", " ,\t\"")
+            .replace("\":", "\"\r\n: ")
+            .replace('{', "{ ")
+            .replace('[', "[\n");
+        ok(format!("  {spaced} \r\n"));
+        // Other values of any type, anywhere.
+        ok(good.replace(
+            "\"resourceType\"",
+            "\"n\":[1,-0.5,2e3,true,false,null,{},[]],\"resourceType\"",
+        ));
+        // Member order does not matter.
+        let v: serde_json::Value = serde_json::from_str(&good).expect("json");
+        let obj = v.as_object().expect("object");
+        let mut members: Vec<String> = obj
+            .iter()
+            .map(|(k, v)| format!("{}:{}", serde_json::to_string(k).unwrap_or_default(), v))
+            .collect();
+        members.reverse();
+        ok(format!("{{{}}}", members.join(",")));
+        // With a duplicate name the last one counts (and a bad earlier one is ignored).
+        ok(good.replace(
+            "\"status\":\"active\"",
+            "\"status\":\"draft\",\"status\":\"active\"",
+        ));
+        let e = same_as_reference(
+            &good.replace(
+                "\"status\":\"active\"",
+                "\"status\":\"active\",\"status\":7",
+            ),
+            &c,
+        )
+        .expect_err("last status wins");
+        assert_eq!(e.path, "status");
+    }
+
+    #[test]
+    fn lines_that_are_not_json_fail_as_before() {
+        let c = catalogue();
+        let good = good_line(&c);
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let deep_ok = format!("{{\"x\":{}{}}}", "[".repeat(120), "]".repeat(120));
+        let cases = [
+            String::new(),
+            " ".to_string(),
+            "{".to_string(),
+            "nul".to_string(),
+            "\"x\"".to_string(),
+            "1e400".to_string(),
+            "[1e400]".to_string(),
+            "[01]".to_string(),
+            "[1.]".to_string(),
+            "[-]".to_string(),
+            "{\"a\":1,}".to_string(),
+            "{\"a\" 1}".to_string(),
+            "[1 2]".to_string(),
+            "{} x".to_string(),
+            deep,
+            deep_ok,
+            good.replace("GGC013", "GGC\u{1}013"),
+            good.replace("GGC013", "GGC\\x013"),
+            good.replace("GGC013", "GGC\\ud800013"),
+            good.replace("GGC013", "GGC\\udc00013"),
+            good.replace("GGC013", "GGC\\ud800\\u0041013"),
+            good.replace("GGC013", "GGC\\u12"),
+            good.replace("GGC013", "GGC013\\"),
+            good.replace(
+                "\"resourceType\"",
+                "\"n\":12345678901234567890123456789,\"resourceType\"",
+            ),
+            good.replace("\"resourceType\"", "\"n\":1.5e308,\"resourceType\""),
+            good.replace("\"resourceType\"", "\"n\":1e309,\"resourceType\""),
+            good.replace("\"resourceType\"", "\"n\":-1E-400,\"resourceType\""),
+            format!("{}{}", good.trim_end(), good),
+        ];
+        for line in cases {
+            let _ = same_as_reference(&line, &c);
+        }
+    }
+
+    #[test]
+    fn every_error_of_the_reference_cases_is_unchanged() {
+        let c = catalogue();
+        let good = good_line(&c);
+        // Remove each member, blank each string, and change each container's type in turn.
+        let v: serde_json::Value = serde_json::from_str(&good).expect("json");
+        let mut lines = Vec::new();
+        fn walk(v: &serde_json::Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+            out.push(path.clone());
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, v) in m {
+                        path.push(k.clone());
+                        walk(v, path, out);
+                        path.pop();
+                    }
+                }
+                serde_json::Value::Array(a) => {
+                    for (i, v) in a.iter().enumerate() {
+                        path.push(i.to_string());
+                        walk(v, path, out);
+                        path.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut paths = Vec::new();
+        walk(&v, &mut Vec::new(), &mut paths);
+        for path in paths.iter().skip(1) {
+            for replacement in [
+                serde_json::Value::Null,
+                serde_json::Value::String(String::new()),
+                serde_json::json!({}),
+                serde_json::json!([]),
+                serde_json::json!([{}]),
+                serde_json::json!(7),
+            ] {
+                let mut w = v.clone();
+                let mut node = &mut w;
+                for step in path {
+                    node = match node {
+                        serde_json::Value::Object(m) => m.get_mut(step).expect("member"),
+                        serde_json::Value::Array(a) => a
+                            .get_mut(step.parse::<usize>().expect("index"))
+                            .expect("item"),
+                        _ => unreachable!(),
+                    };
+                }
+                *node = replacement;
+                lines.push(w.to_string());
+            }
+        }
+        for line in &lines {
+            let _ = same_as_reference(line, &c);
+        }
+    }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn lines() -> Vec<String> {
+            let c = catalogue();
+            let generator = crate::consent::generate::Generator::new(&c, 3, 200).expect("gen");
+            generator
+                .records()
+                .take(200)
+                .map(|r| {
+                    let mut line = String::new();
+                    write_consent_line(&r, &c, &mut line).expect("writes");
+                    line
+                })
+                .collect()
+        }
+
+        /// Bytes that make JSON interesting.
+        const PIECES: [&str; 24] = [
+            "\"",
+            "\\",
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            " ",
+            "\n",
+            "\u{1}",
+            "0",
+            "-",
+            "1e9",
+            "e",
+            ".",
+            "null",
+            "true",
+            "\\u",
+            "\\ud83d\\ude00",
+            "é",
+            "\"status\":\"active\",",
+            "\"type\":\"deny\",",
+            "\"provision\":[{\"type\":\"permit\"}],",
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            /// Mutated generated lines: the fast parser never panics and agrees with the
+            /// earlier one, record or error.
+            #[test]
+            fn mutated_lines_parse_as_before(
+                which in 0usize..200,
+                edits in proptest::collection::vec((0usize..4, any::<proptest::sample::Index>(), 0usize..24, 0usize..40), 1..4),
+            ) {
+                let c = catalogue();
+                let all = lines();
+                let mut line = all[which].clone().into_bytes();
+                for (op, at, piece, len) in edits {
+                    let at = at.index(line.len() + 1);
+                    let end = (at + len).min(line.len());
+                    match op {
+                        0 => { line.drain(at..end); }
+                        1 => { line.splice(at..at, PIECES[piece].bytes()); }
+                        2 => { line.splice(at..end, PIECES[piece].bytes()); }
+                        _ => {
+                            let copy = line[at..end].to_vec();
+                            line.splice(at..at, copy);
+                        }
+                    }
+                }
+                if let Ok(text) = String::from_utf8(line) {
+                    let _ = same_as_reference(&text, &c);
+                }
+            }
+
+            /// Random text from JSON-ish pieces.
+            #[test]
+            fn random_text_parses_as_before(pieces in proptest::collection::vec(0usize..24, 0..40)) {
+                let c = catalogue();
+                let text: String = pieces.iter().map(|&p| PIECES[p]).collect();
+                let _ = same_as_reference(&text, &c);
+                let _ = same_as_reference(&format!("{{\"a\":{text}}}"), &c);
+            }
+
+            /// Arbitrary strings never panic.
+            #[test]
+            fn arbitrary_strings_never_panic(text in ".{0,200}") {
+                let c = catalogue();
+                let _ = same_as_reference(&text, &c);
+            }
         }
     }
 }
