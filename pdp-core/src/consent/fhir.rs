@@ -93,25 +93,8 @@ fn minor_code(state: MinorState) -> Option<&'static str> {
     }
 }
 
-fn recorded_by_code(by: RecordedBy) -> &'static str {
-    match by {
-        RecordedBy::Citizen => "citizen",
-        RecordedBy::Guardian => "guardian",
-        RecordedBy::ProviderOnBehalf => "provider-on-behalf",
-        RecordedBy::HolderButton => "holder-button",
-        RecordedBy::ConsultingButton => "consulting-button",
-        RecordedBy::Migration => "migration",
-    }
-}
-
-const RECORDED_BY_CODES: [(RecordedBy, &str); 6] = [
-    (RecordedBy::Citizen, "citizen"),
-    (RecordedBy::Guardian, "guardian"),
-    (RecordedBy::ProviderOnBehalf, "provider-on-behalf"),
-    (RecordedBy::HolderButton, "holder-button"),
-    (RecordedBy::ConsultingButton, "consulting-button"),
-    (RecordedBy::Migration, "migration"),
-];
+/// The `recorded-by` codes (shared with the store's rows).
+const RECORDED_BY_CODES: [(RecordedBy, &str); 6] = RecordedBy::CODES;
 
 /// Appends `record` as one JSON line (with the final `\n`) to `out`. Fails only when the
 /// record's ids are not in `catalogue` or a time lies outside the years 1–9999; then nothing is
@@ -183,7 +166,7 @@ pub fn write_consent_line(
     let _ = write!(
         out,
         ",{{\"url\":\"{RECORDED_BY_URL}\",\"valueCode\":\"{}\"}}],",
-        recorded_by_code(record.recorded_by)
+        record.recorded_by.code()
     );
     let status = if record.choice == Choice::No {
         "inactive"
