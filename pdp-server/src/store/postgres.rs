@@ -86,9 +86,11 @@
 //! `ON CONFLICT` probe. One stored key in the batch (a re-run, an update file, a tombstone) makes
 //! the `COPY` fail with a unique violation; the batch rolls back to the savepoint and takes the
 //! general path — `COPY` into a temporary staging table, then one upsert that writes only rows
-//! that differ — and the next batches skip the fast path for a while (`FAST_PATH_PAUSE`), so a
-//! re-run pays for one failed `COPY` in sixteen batches. Counts stay exact either way: on the
-//! fast path every row was inserted. They commit with `synchronous_commit = off`: the batch's
+//! that differ. After a miss the next batches skip the fast path for a while: 1, 2, 4, … up to
+//! `FAST_PATH_PAUSE` batches as misses repeat, back to every batch after a success. A re-run
+//! thus pays for one failed `COPY` (which fails on its first row, sorted) in sixteen batches, and
+//! a file of new keys with a few stored ones loses the fast path for one batch per stray key.
+//! Counts stay exact either way: on the fast path every row was inserted. They commit with `synchronous_commit = off`: the batch's
 //! `import_progress` row commits in the same transaction, so if the server crashes and loses the
 //! last few asynchronously committed batches, it loses their progress with them, and the import
 //! resumes before them and writes them again (imports are idempotent upserts). Nothing
@@ -175,8 +177,8 @@ CREATE TABLE import_progress (
 const MIGRATION_LOCK: i64 = 0x616b_6b6f_6f72_6401;
 /// First half of the two-key advisory lock that serialises writes to one policy id.
 const POLICY_LOCK_CLASS: i32 = 0x616b_6b70;
-/// Import batches that skip the fast path after it found a stored key (see
-/// [`Store::import_batch`] on [`PostgresStore`]); then it is tried again, in case the file moved on to new keys.
+/// The most import batches that skip the fast path after it found stored keys in a row (see
+/// the module docs); then it is tried again, in case the file moved on to new keys.
 const FAST_PATH_PAUSE: u32 = 16;
 /// The `NOTIFY` channel.
 pub const CHANNEL: &str = "akkoord_changes";
@@ -240,6 +242,8 @@ pub struct PostgresStore {
     /// (plain `COPY` of new keys) hit a key that was already stored: re-runs and update files
     /// then do not pay for a failed `COPY` on every batch.
     fast_path_pause: u32,
+    /// Fast-path misses since its last success; the pause doubles with each.
+    fast_path_misses: u32,
 }
 
 impl PostgresStore {
@@ -267,6 +271,7 @@ impl PostgresStore {
             listener: None,
             staging_ready: false,
             fast_path_pause: 0,
+            fast_path_misses: 0,
         };
         store.with_client(|_, _| Ok(()))?;
         Ok(store)
@@ -1313,7 +1318,12 @@ impl Store for PostgresStore {
             import_in(c, ready, &rows, records.len(), try_fast, progress, meta)
         })?;
         if done.fast_path_missed {
-            self.fast_path_pause = FAST_PATH_PAUSE;
+            self.fast_path_misses = self.fast_path_misses.saturating_add(1);
+            self.fast_path_pause = 1u32
+                .checked_shl(self.fast_path_misses - 1)
+                .map_or(FAST_PATH_PAUSE, |p| p.min(FAST_PATH_PAUSE));
+        } else if try_fast {
+            self.fast_path_misses = 0;
         }
         out.inserted += done.inserted;
         out.updated += done.updated;
@@ -1848,7 +1858,7 @@ mod tests {
             (out.inserted, out.updated, out.unchanged),
             (b.len() as u64, 1, 0)
         );
-        assert_eq!(s.fast_path_pause, FAST_PATH_PAUSE, "fell back");
+        assert_eq!((s.fast_path_pause, s.fast_path_misses), (1, 1), "fell back");
         assert_eq!(s.import_lines_done("f").expect("done"), rs.len() as u64);
         // A tombstone is a stored key too: a fresh connection (fast path armed) revives it.
         s.write_consents(
@@ -1874,6 +1884,18 @@ mod tests {
             (out.change_seq, out.inserted, out.unchanged),
             (None, 0, b.len() as u64 - 1)
         );
+        // Repeated misses double the pause, up to FAST_PATH_PAUSE batches.
+        let mut pauses = Vec::new();
+        for _ in 0..40 {
+            let out = rerun
+                .import_batch(&b[..50], &cat(), &progress(rs.len()), &meta("import"))
+                .expect("re-run");
+            assert_eq!(out.unchanged, 50);
+            if rerun.fast_path_misses > pauses.len() as u32 + 1 {
+                pauses.push(rerun.fast_path_pause);
+            }
+        }
+        assert_eq!(pauses, vec![2, 4, 8, 16, 16]);
         let mut expected = state_of(&rs);
         expected.insert((stored.bsn, stored.key()), stored);
         assert_eq!(load(&mut s).0, expected);
