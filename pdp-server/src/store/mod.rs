@@ -205,7 +205,8 @@ pub trait Store: Send {
 
     /// Bulk import of one batch: upserts like [`Store::write_consents`] and records `progress`
     /// in the same transaction, so an interrupted import resumes after the last committed batch.
-    /// Optimised for throughput (PostgreSQL: `COPY` into a staging table, then one upsert).
+    /// Optimised for throughput (PostgreSQL: a plain `COPY` when the keys are new, else `COPY`
+    /// into a staging table and one upsert).
     fn import_batch(
         &mut self,
         records: &[ConsentRecord],

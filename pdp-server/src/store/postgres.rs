@@ -80,8 +80,17 @@
 //! touches only rows that differ, and `NOTIFY akkoord_changes, '<seq>'` (delivered at commit).
 //! A write that changed nothing rolls back: no entry, `change_seq: None`.
 //!
-//! Imports ([`Store::import_batch`]) `COPY` the batch into a temporary staging table and upsert
-//! from it in one statement. They commit with `synchronous_commit = off`: the batch's
+//! Imports ([`Store::import_batch`]) sort the batch by key and first try the fast path: a plain
+//! `COPY` straight into `consents`, inside a savepoint. A first import of a file (new keys only)
+//! then costs the server no more than inserting the rows: no staging table, no join, no
+//! `ON CONFLICT` probe. One stored key in the batch (a re-run, an update file, a tombstone) makes
+//! the `COPY` fail with a unique violation; the batch rolls back to the savepoint and takes the
+//! general path — `COPY` into a temporary staging table, then one upsert that writes only rows
+//! that differ. After a miss the next batches skip the fast path for a while: 1, 2, 4, … up to
+//! `FAST_PATH_PAUSE` batches as misses repeat, back to every batch after a success. A re-run
+//! thus pays for one failed `COPY` (which fails on its first row, sorted) in sixteen batches, and
+//! a file of new keys with a few stored ones loses the fast path for one batch per stray key.
+//! Counts stay exact either way: on the fast path every row was inserted. They commit with `synchronous_commit = off`: the batch's
 //! `import_progress` row commits in the same transaction, so if the server crashes and loses the
 //! last few asynchronously committed batches, it loses their progress with them, and the import
 //! resumes before them and writes them again (imports are idempotent upserts). Nothing
@@ -168,6 +177,9 @@ CREATE TABLE import_progress (
 const MIGRATION_LOCK: i64 = 0x616b_6b6f_6f72_6401;
 /// First half of the two-key advisory lock that serialises writes to one policy id.
 const POLICY_LOCK_CLASS: i32 = 0x616b_6b70;
+/// The most import batches that skip the fast path after it found stored keys in a row (see
+/// the module docs); then it is tried again, in case the file moved on to new keys.
+const FAST_PATH_PAUSE: u32 = 16;
 /// The `NOTIFY` channel.
 pub const CHANNEL: &str = "akkoord_changes";
 
@@ -185,7 +197,8 @@ const STAGING_DDL: &str = r#"CREATE TEMP TABLE IF NOT EXISTS akkoord_import_stag
     minor text NOT NULL,
     recorded_by text NOT NULL,
     catalogue_version bigint NOT NULL,
-    recorded_at bigint NOT NULL
+    recorded_at bigint NOT NULL,
+    change_seq bigint NOT NULL
 ) ON COMMIT DELETE ROWS"#;
 
 /// Brings tombstones in the batch back to life; counted as inserts.
@@ -225,6 +238,12 @@ pub struct PostgresStore {
     listener: Option<Client>,
     /// Whether the current connection has created the import staging table.
     staging_ready: bool,
+    /// Import batches left to send straight to the upsert path, after one whose fast path
+    /// (plain `COPY` of new keys) hit a key that was already stored: re-runs and update files
+    /// then do not pay for a failed `COPY` on every batch.
+    fast_path_pause: u32,
+    /// Fast-path misses since its last success; the pause doubles with each.
+    fast_path_misses: u32,
 }
 
 impl PostgresStore {
@@ -251,6 +270,8 @@ impl PostgresStore {
             client: None,
             listener: None,
             staging_ready: false,
+            fast_path_pause: 0,
+            fast_path_misses: 0,
         };
         store.with_client(|_, _| Ok(()))?;
         Ok(store)
@@ -529,8 +550,9 @@ fn push_opt(buf: &mut Vec<u8>, v: Option<i64>) {
     }
 }
 
-/// One row in `COPY … FROM STDIN` text format, columns as [`STAGING_DDL`].
-fn push_copy_row(buf: &mut Vec<u8>, r: &ConsentRow) {
+/// One row in `COPY … FROM STDIN` text format, columns as [`STAGING_DDL`]: [`CONSENT_COLUMNS`]
+/// and `change_seq`.
+fn push_copy_row(buf: &mut Vec<u8>, r: &ConsentRow, seq: i64) {
     push_int(buf, r.bsn);
     for s in [&r.holder[..], &r.data_category, &r.consulting, r.choice] {
         buf.push(b'\t');
@@ -548,6 +570,8 @@ fn push_copy_row(buf: &mut Vec<u8>, r: &ConsentRow) {
     push_int(buf, r.catalogue_version);
     buf.push(b'\t');
     push_int(buf, r.recorded_at);
+    buf.push(b'\t');
+    push_int(buf, seq);
     buf.push(b'\n');
 }
 
@@ -764,36 +788,83 @@ fn write_consents_in(
     Ok(out)
 }
 
+/// Sends a `COPY … FROM STDIN` and returns the rows the server took.
+fn copy_in(tx: &mut Transaction<'_>, sql: &str, data: &[u8]) -> Result<u64, ::postgres::Error> {
+    let mut w = tx.copy_in(sql)?;
+    // A failed write means the server ended the COPY; `finish` returns its reason.
+    if w.write_all(data).is_err() {
+        return w.finish();
+    }
+    w.finish()
+}
+
+/// How one batch went into the table.
+struct ImportDone {
+    inserted: u64,
+    updated: u64,
+    change_seq: Option<i64>,
+    /// The fast path was tried and found a stored key.
+    fast_path_missed: bool,
+}
+
 fn import_in(
     client: &mut Client,
     staging_ready: &mut bool,
-    copy: &[u8],
-    rows: usize,
+    rows: &[ConsentRow],
+    records: usize,
+    try_fast: bool,
     progress: &ImportProgress,
     meta: &ChangeMeta,
-) -> Result<(u64, u64, Option<i64>), StoreError> {
+) -> Result<ImportDone, StoreError> {
     let e = |doing: &'static str| move |err| pg_err(doing, err);
-    if !*staging_ready {
-        client
-            .batch_execute(STAGING_DDL)
-            .map_err(e("creating the import staging table"))?;
-        *staging_ready = true;
-    }
     let mut tx = client
         .transaction()
         .map_err(e("starting an import batch"))?;
     // Safe: the progress row commits with the batch (see the module docs).
     tx.batch_execute("SET LOCAL synchronous_commit = off")
         .map_err(e("starting an import batch"))?;
-    let seq = append_log(&mut tx, "import", rows, meta)?;
-    {
-        let mut w = tx
-            .copy_in("COPY akkoord_import_staging FROM STDIN")
-            .map_err(e("copying an import batch"))?;
-        w.write_all(copy)
-            .map_err(|err| io_err("copying an import batch", err))?;
-        w.finish().map_err(e("copying an import batch"))?;
+    let seq = append_log(&mut tx, "import", records, meta)?;
+    let mut copy = Vec::with_capacity(rows.len() * 100);
+    for row in rows {
+        push_copy_row(&mut copy, row, seq);
     }
+    // Fast path: the batch's keys are all new (a first import). Plain `COPY` into the table,
+    // in a savepoint; a stored key (tombstone included) makes it fail with a unique violation,
+    // and the batch takes the upsert path instead, from the savepoint.
+    let mut fast_path_missed = false;
+    if try_fast {
+        let mut sp = tx
+            .savepoint("akkoord_import_fast")
+            .map_err(e("starting an import batch"))?;
+        match copy_in(
+            &mut sp,
+            &format!("COPY consents ({CONSENT_COLUMNS}, change_seq) FROM STDIN"),
+            &copy,
+        ) {
+            Ok(n) => {
+                sp.commit().map_err(e("copying an import batch"))?;
+                finish_import(&mut tx, progress, seq, n > 0)?;
+                tx.commit().map_err(e("committing an import batch"))?;
+                return Ok(ImportDone {
+                    inserted: n,
+                    updated: 0,
+                    change_seq: (n > 0).then_some(seq),
+                    fast_path_missed: false,
+                });
+            }
+            Err(err) if err.code() == Some(&::postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                sp.rollback().map_err(e("copying an import batch"))?;
+                fast_path_missed = true;
+            }
+            Err(err) => return Err(pg_err("copying an import batch", err)),
+        }
+    }
+    if !*staging_ready {
+        tx.batch_execute(STAGING_DDL)
+            .map_err(e("creating the import staging table"))?;
+    }
+    copy_in(&mut tx, "COPY akkoord_import_staging FROM STDIN", &copy)
+        .map_err(e("copying an import batch"))?;
     let revived = tx
         .execute(IMPORT_REVIVE, &[&seq])
         .map_err(e("importing a batch"))?;
@@ -802,6 +873,28 @@ fn import_in(
         .map_err(e("importing a batch"))?;
     let inserted = revived + counts.get::<_, i64>(0).unsigned_abs();
     let updated = counts.get::<_, i64>(1).unsigned_abs();
+    let changed = inserted + updated > 0;
+    finish_import(&mut tx, progress, seq, changed)?;
+    tx.commit().map_err(e("committing an import batch"))?;
+    // The staging table exists for this session once a transaction creating it committed.
+    *staging_ready = true;
+    Ok(ImportDone {
+        inserted,
+        updated,
+        change_seq: changed.then_some(seq),
+        fast_path_missed,
+    })
+}
+
+/// Records the batch's progress and notifies loaders, or drops the change-log entry when the
+/// batch changed nothing (progress still commits; nobody saw the entry: same transaction).
+fn finish_import(
+    tx: &mut Transaction<'_>,
+    progress: &ImportProgress,
+    seq: i64,
+    changed: bool,
+) -> Result<(), StoreError> {
+    let e = |doing: &'static str| move |err| pg_err(doing, err);
     tx.execute(
         "INSERT INTO import_progress (file_id, path, lines_done, updated_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (file_id) DO UPDATE SET path = EXCLUDED.path, \
@@ -814,16 +907,13 @@ fn import_in(
         ],
     )
     .map_err(e("recording import progress"))?;
-    let changed = inserted + updated > 0;
     if changed {
-        notify(&mut tx, seq)?;
+        notify(tx, seq)
     } else {
-        // Progress still commits; the empty entry goes (never seen: same transaction).
         tx.execute("DELETE FROM change_log WHERE seq = $1", &[&seq])
-            .map_err(e("importing a batch"))?;
+            .map(|_| ())
+            .map_err(e("importing a batch"))
     }
-    tx.commit().map_err(e("committing an import batch"))?;
-    Ok((inserted, updated, changed.then_some(seq)))
 }
 
 /// Starts the read-only `REPEATABLE READ` transaction of a load and takes its snapshot with the
@@ -1197,7 +1287,7 @@ impl Store for PostgresStore {
             last.insert((r.bsn, r.key()), i);
         }
         let mut out = WriteOutcome::default();
-        let mut copy = Vec::with_capacity(records.len() * 96);
+        let mut rows = Vec::with_capacity(last.len());
         for (i, r) in records.iter().enumerate() {
             let kept = last.get(&(r.bsn, r.key())).copied().unwrap_or(i);
             if kept != i {
@@ -1208,18 +1298,37 @@ impl Store for PostgresStore {
                 }
                 continue;
             }
-            let row = codec::encode(r, catalogue).map_err(|e| {
+            rows.push(codec::encode(r, catalogue).map_err(|e| {
                 StoreError::Invalid(format!("record {} of the import batch: {e}", i + 1))
-            })?;
-            push_copy_row(&mut copy, &row);
+            })?);
         }
-        let staged = last.len();
-        let (inserted, updated, seq) =
-            self.with_client(|c, ready| import_in(c, ready, &copy, records.len(), progress, meta))?;
-        out.inserted += inserted;
-        out.updated += updated;
-        out.unchanged += (staged as u64).saturating_sub(inserted + updated);
-        out.change_seq = seq;
+        // Key order (byte order, as `COLLATE "C"` compares): consecutive rows land on the same
+        // or neighbouring primary-key leaf pages instead of random ones.
+        rows.sort_unstable_by(|a, b| {
+            (a.bsn, &a.holder, &a.data_category, &a.consulting).cmp(&(
+                b.bsn,
+                &b.holder,
+                &b.data_category,
+                &b.consulting,
+            ))
+        });
+        let try_fast = self.fast_path_pause == 0;
+        self.fast_path_pause = self.fast_path_pause.saturating_sub(1);
+        let done = self.with_client(|c, ready| {
+            import_in(c, ready, &rows, records.len(), try_fast, progress, meta)
+        })?;
+        if done.fast_path_missed {
+            self.fast_path_misses = self.fast_path_misses.saturating_add(1);
+            self.fast_path_pause = 1u32
+                .checked_shl(self.fast_path_misses - 1)
+                .map_or(FAST_PATH_PAUSE, |p| p.min(FAST_PATH_PAUSE));
+        } else if try_fast {
+            self.fast_path_misses = 0;
+        }
+        out.inserted += done.inserted;
+        out.updated += done.updated;
+        out.unchanged += (rows.len() as u64).saturating_sub(done.inserted + done.updated);
+        out.change_seq = done.change_seq;
         Ok(out)
     }
 
@@ -1714,6 +1823,92 @@ mod tests {
         let mut expected = state_of(&rs);
         expected.extend(state_of(&batch));
         assert_eq!(load(&mut s).0, expected);
+    }
+
+    /// A batch of new keys takes the plain `COPY`; one stored key anywhere in a batch (live or
+    /// a tombstone) sends the whole batch to the upsert path with exact counts.
+    #[test]
+    fn the_import_fast_path_falls_back_on_stored_keys() {
+        let Some(db) = postgres_or_skip("the_import_fast_path_falls_back_on_stored_keys") else {
+            return;
+        };
+        let rs = records(9, 400);
+        let (a, b) = rs.split_at(rs.len() / 2);
+        let progress = |lines: usize| ImportProgress {
+            file_id: "f".into(),
+            path: "f".into(),
+            lines_done: lines as u64,
+        };
+        let mut s = PostgresStore::open(db.url()).expect("open");
+        let out = s
+            .import_batch(a, &cat(), &progress(a.len()), &meta("import"))
+            .expect("new keys");
+        assert_eq!((out.inserted, out.updated), (a.len() as u64, 0));
+        assert_eq!(s.fast_path_pause, 0, "took the fast path");
+        // New keys, and last (in key order too: the highest BSN) a stored one that changed.
+        let mut batch: Vec<_> = b.to_vec();
+        let top = *a.iter().max_by_key(|r| r.bsn).expect("records");
+        let mut stored = top;
+        stored.recorded_at += 1;
+        batch.push(stored);
+        let out = s
+            .import_batch(&batch, &cat(), &progress(rs.len()), &meta("import"))
+            .expect("mixed");
+        assert_eq!(
+            (out.inserted, out.updated, out.unchanged),
+            (b.len() as u64, 1, 0)
+        );
+        assert_eq!((s.fast_path_pause, s.fast_path_misses), (1, 1), "fell back");
+        assert_eq!(s.import_lines_done("f").expect("done"), rs.len() as u64);
+        // A tombstone is a stored key too: a fresh connection (fast path armed) revives it.
+        s.write_consents(
+            &[ConsentChange::Remove {
+                bsn: a[0].bsn,
+                key: a[0].key(),
+            }],
+            &cat(),
+            &meta("rm"),
+        )
+        .expect("remove");
+        let mut fresh = PostgresStore::open(db.url()).expect("open");
+        let out = fresh
+            .import_batch(&a[..1], &cat(), &progress(1), &meta("import"))
+            .expect("revive");
+        assert_eq!((out.inserted, out.updated), (1, 0));
+        // A re-run: the COPY fails on its first row, long before the data is all sent.
+        let mut rerun = PostgresStore::open(db.url()).expect("open");
+        let out = rerun
+            .import_batch(&b[1..], &cat(), &progress(rs.len()), &meta("import"))
+            .expect("re-run");
+        assert_eq!(
+            (out.change_seq, out.inserted, out.unchanged),
+            (None, 0, b.len() as u64 - 1)
+        );
+        // Repeated misses double the pause, up to FAST_PATH_PAUSE batches.
+        let mut pauses = Vec::new();
+        for _ in 0..40 {
+            let out = rerun
+                .import_batch(&b[..50], &cat(), &progress(rs.len()), &meta("import"))
+                .expect("re-run");
+            assert_eq!(out.unchanged, 50);
+            if rerun.fast_path_misses > pauses.len() as u32 + 1 {
+                pauses.push(rerun.fast_path_pause);
+            }
+        }
+        assert_eq!(pauses, vec![2, 4, 8, 16, 16]);
+        let mut expected = state_of(&rs);
+        expected.insert((stored.bsn, stored.key()), stored);
+        assert_eq!(load(&mut s).0, expected);
+        let mut c = raw(db.url());
+        assert_eq!(count(&mut c, "SELECT count(*) FROM change_log"), 4);
+        assert_eq!(
+            count(
+                &mut c,
+                "SELECT count(DISTINCT change_seq) FROM consents WHERE change_seq IS NOT NULL"
+            ),
+            3,
+            "the first batch, the mixed one, and the revival (which re-tags the removal's row)"
+        );
     }
 
     #[test]
