@@ -188,6 +188,22 @@ pub struct Catalogue {
     /// integer key and a binary search over a few dozen integers beat hashing the strings on the
     /// decision path (two lookups per closed question).
     organisation_types: Vec<(u128, Box<str>, OrganisationType)>,
+    /// [`code_key`] of each data category's code, consulting category's code and holder
+    /// category's name, in id order (`None` for one longer than 15 bytes): lookups by code run
+    /// on every decoded store row and every question, and a scan of a few dozen integers is
+    /// cheaper than comparing the strings.
+    data_keys: Vec<Option<u128>>,
+    consulting_keys: Vec<Option<u128>>,
+    holder_keys: Vec<Option<u128>>,
+}
+
+/// The position of `code` among `keys` (the catalogue's packed code keys); codes too long for a
+/// key are compared as strings by `matches`.
+fn find_code(keys: &[Option<u128>], code: &str, matches: impl Fn(usize) -> bool) -> Option<usize> {
+    match code_key(code) {
+        Some(k) => keys.iter().position(|x| *x == Some(k)),
+        None => (0..keys.len()).find(|&i| keys[i].is_none() && matches(i)),
+    }
 }
 
 /// A code of at most 15 bytes packed into an integer that orders and compares like the code
@@ -468,6 +484,15 @@ impl Catalogue {
 
         Ok(Catalogue {
             version,
+            data_keys: data_categories.iter().map(|d| code_key(&d.code)).collect(),
+            consulting_keys: consulting_categories
+                .iter()
+                .map(|c| code_key(&c.code))
+                .collect(),
+            holder_keys: holder_categories
+                .iter()
+                .map(|h| code_key(&h.name))
+                .collect(),
             data_categories,
             inactive_data_categories,
             covered_by,
@@ -484,10 +509,10 @@ impl Catalogue {
 
     /// The id of an active data category (GGC code); `None` for unknown or inactive codes.
     pub fn data_category(&self, code: &str) -> Option<DataCategoryId> {
-        self.data_categories
-            .iter()
-            .position(|d| d.code == code)
-            .map(|i| DataCategoryId(i as u8))
+        find_code(&self.data_keys, code, |i| {
+            self.data_categories[i].code == code
+        })
+        .map(|i| DataCategoryId(i as u8))
     }
 
     /// Whether `code` is listed but inactive (GGC007, GGC008): lets a caller say "not active"
@@ -518,18 +543,18 @@ impl Catalogue {
 
     /// The id of a consulting category (RPZAC code).
     pub fn consulting_category(&self, code: &str) -> Option<ConsultingCategoryId> {
-        self.consulting_categories
-            .iter()
-            .position(|c| c.code == code)
-            .map(|i| ConsultingCategoryId(i as u8))
+        find_code(&self.consulting_keys, code, |i| {
+            self.consulting_categories[i].code == code
+        })
+        .map(|i| ConsultingCategoryId(i as u8))
     }
 
     /// The id of a holder category by its name (e.g. `apotheken`).
     pub fn holder_category(&self, name: &str) -> Option<HolderCategoryId> {
-        self.holder_categories
-            .iter()
-            .position(|h| h.name == name)
-            .map(|i| HolderCategoryId(i as u8))
+        find_code(&self.holder_keys, name, |i| {
+            self.holder_categories[i].name == name
+        })
+        .map(|i| HolderCategoryId(i as u8))
     }
 
     /// The organisation-type row for a code of 2.16.840.1.113883.2.4.15.1060; `None` when the
@@ -745,5 +770,39 @@ mod tests {
             Err(CatalogueError::Invalid { .. })
         ));
         assert!(Catalogue::from_json("not json").is_err());
+    }
+}
+
+#[cfg(test)]
+mod code_lookup_tests {
+    use super::*;
+
+    /// Every code and name finds its own id through the packed keys, names longer than a key
+    /// (`verpleging-verzorging`) through the string fallback, and near misses find nothing.
+    #[test]
+    fn every_code_finds_its_own_id() {
+        let c = Catalogue::from_json(include_str!("../../../policies/mitz-catalogue.json"))
+            .expect("catalogue");
+        let mut long_names = 0;
+        for id in c.holder_category_ids() {
+            let name = c.holder_category_name(id).expect("name").to_string();
+            long_names += usize::from(name.len() > 15);
+            assert_eq!(c.holder_category(&name), Some(id), "{name}");
+            assert_eq!(c.holder_category(&format!("{name}x")), None);
+            assert_eq!(c.holder_category(&name[..name.len() - 1]), None);
+        }
+        assert!(long_names > 0, "the fallback for long names is exercised");
+        for id in c.data_category_ids() {
+            let code = c.data_category_code(id).expect("code").to_string();
+            assert_eq!(c.data_category(&code), Some(id), "{code}");
+            assert_eq!(c.data_category(&code.to_lowercase()), None);
+        }
+        for id in c.consulting_category_ids() {
+            let code = c.consulting_category_code(id).expect("code").to_string();
+            assert_eq!(c.consulting_category(&code), Some(id), "{code}");
+            assert_eq!(c.consulting_category(&format!("{code}\0")), None);
+        }
+        assert_eq!(c.data_category(""), None);
+        assert_eq!(c.consulting_category("RPZAC9999999999999999"), None);
     }
 }
