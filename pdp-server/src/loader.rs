@@ -86,12 +86,13 @@ pub fn full_load(
     progress_bar: bool,
 ) -> Result<FullLoadReport, StoreError> {
     let started = Instant::now();
-    // Counting is a scan of its own on PostgreSQL: only for the progress bar's length.
-    let expected = if progress_bar {
-        store.consent_count().unwrap_or(0)
-    } else {
-        0
-    };
+    // Size the index once for what is coming (about two records per citizen, domain §1): a
+    // table regrown step by step through a national load peaks at several times its final size.
+    let expected = store.estimated_consent_count().unwrap_or(0);
+    if expected > 0 && live.index.is_empty() {
+        let records = usize::try_from(expected).unwrap_or(usize::MAX);
+        live.index.reserve(records / 2, records);
+    }
     let bar = progress_bar.then(|| {
         let bar = indicatif::ProgressBar::new(expected);
         bar.set_style(
@@ -108,8 +109,6 @@ pub fn full_load(
     let index = live.index.clone();
     let (batches, applier_rx) =
         std::sync::mpsc::sync_channel::<Vec<pdp_core::consent::record::ConsentRecord>>(4);
-    let (spent_tx, spent) =
-        std::sync::mpsc::channel::<Vec<pdp_core::consent::record::ConsentRecord>>();
     let applier = std::thread::Builder::new()
         .name("akkoord-index-load".into())
         .spawn(move || {
@@ -117,7 +116,6 @@ pub fn full_load(
                 for record in &batch {
                     index.upsert(record);
                 }
-                let _ = spent_tx.send(batch);
             }
         })
         .map_err(|e| StoreError::Database(format!("cannot start the index loader thread: {e}")))?;
@@ -128,10 +126,9 @@ pub fn full_load(
         Ok(record) => {
             batch.push(record);
             if batch.len() == LOAD_BATCH {
-                let next = spent
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(LOAD_BATCH));
-                let full = std::mem::replace(&mut batch, next);
+                // A fresh batch each time (no recycling: a pool that grows whenever the applier
+                // is behind held gigabytes at national size).
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(LOAD_BATCH));
                 if applier_alive && batches.send(full).is_err() {
                     applier_alive = false;
                 }

@@ -387,6 +387,27 @@ impl ConsentIndex {
         index
     }
 
+    /// Makes room for about `citizens` citizens and `records` records in all (spread over the
+    /// shards), so that a bulk load into a live index does not regrow its tables step by step:
+    /// growing 4096 shard tables one step at a time leaves the allocator holding several times
+    /// the final size at the peak. Takes each shard's write lock in turn; never shrinks.
+    pub fn reserve(&self, citizens: usize, records: usize) {
+        let shards = self.shards.len();
+        let per_shard_citizens = citizens.div_ceil(shards) * 21 / 20;
+        let per_shard_records = records.div_ceil(shards) * 21 / 20 + 8;
+        let buckets = buckets_for(per_shard_citizens, TARGET_LOAD);
+        for shard in self.shards.iter() {
+            let mut t = shard.table.write();
+            if t.buckets.len() < buckets {
+                t.rehash(buckets);
+            }
+            let live = t.records.len();
+            if per_shard_records > live {
+                t.records.reserve_exact(per_shard_records - live);
+            }
+        }
+    }
+
     /// Builds an index from records on this thread; later records replace earlier ones with the
     /// same key. For the national build use [`ConsentIndex::from_partitions`].
     pub fn from_records<I>(catalogue: &Catalogue, records: I) -> ConsentIndex

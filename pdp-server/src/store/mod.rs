@@ -282,6 +282,12 @@ pub trait Store: Send {
 
     /// Number of live (non-tombstone) consent rows.
     fn consent_count(&mut self) -> Result<u64, StoreError>;
+
+    /// A cheap estimate of [`Store::consent_count`] (PostgreSQL: the planner's row estimate),
+    /// for sizing the index before a full load. Defaults to the exact count.
+    fn estimated_consent_count(&mut self) -> Result<u64, StoreError> {
+        self.consent_count()
+    }
 }
 
 /// Where the store is: parsed from `--store`, `DATABASE_URL`, or the default.

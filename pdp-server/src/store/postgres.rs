@@ -935,6 +935,10 @@ fn snapshot_tx(client: &mut Client) -> Result<(Transaction<'_>, String), StoreEr
     Ok((tx, snapshot))
 }
 
+/// Heap blocks per `COPY` of the full load: 8192 blocks of 8 KiB hold about 400 000 consent
+/// rows, so at most that many are ever buffered.
+const LOAD_SLICE_BLOCKS: i64 = 8192;
+
 /// The full load on its own async connection, so that the `COPY` stream is read inside one
 /// `block_on` rather than one per row (the synchronous client enters its runtime for every
 /// `CopyData` message, and PostgreSQL sends one per row: that was a sixth of the client's
@@ -990,16 +994,40 @@ fn load_all_streaming(
             .iter()
             .map(policy_from_row)
             .collect();
+        // The table is read in slices of physical blocks (TID range scans: sequential, no
+        // index), one `COPY` each: tokio-postgres buffers a `COPY`'s rows as fast as the server
+        // sends them, so one `COPY` of the whole table would hold most of it in memory when
+        // decoding is the slower side. Rows visible in this snapshot were committed before it,
+        // so they lie in blocks that exist now; the last slice is open-ended anyway.
+        let blocks: i64 = tx
+            .query_one(
+                "SELECT pg_relation_size('consents') / current_setting('block_size')::bigint",
+                &[],
+            )
+            .await
+            .map_err(e("sizing the consents table"))?
+            .get(0);
         let (mut records, mut undecodable) = (0u64, 0u64);
-        {
+        let mut scratch: [String; 6] = Default::default();
+        let mut start = 0i64;
+        loop {
+            let last = start + LOAD_SLICE_BLOCKS >= blocks;
+            let range = if last {
+                format!("ctid >= '({start},0)'::tid")
+            } else {
+                format!(
+                    "ctid >= '({start},0)'::tid AND ctid < '({},0)'::tid",
+                    start + LOAD_SLICE_BLOCKS
+                )
+            };
             let stream = tx
                 .copy_out(&format!(
-                    "COPY (SELECT {CONSENT_COLUMNS} FROM consents WHERE NOT deleted) TO STDOUT"
+                    "COPY (SELECT {CONSENT_COLUMNS} FROM consents WHERE {range} AND NOT deleted) \
+                     TO STDOUT"
                 ))
                 .await
                 .map_err(e("reading the consents"))?;
             futures_util::pin_mut!(stream);
-            let mut scratch: [String; 6] = Default::default();
             // PostgreSQL sends one row per message; a row split over messages is still joined.
             let mut partial: Vec<u8> = Vec::new();
             let mut each_line = |data: &[u8]| -> usize {
@@ -1036,6 +1064,10 @@ fn load_all_streaming(
                     "the consents COPY stream ended inside a row".into(),
                 ));
             }
+            if last {
+                break;
+            }
+            start += LOAD_SLICE_BLOCKS;
         }
         tx.commit().await.map_err(e("ending the load snapshot"))?;
         drop(client);
@@ -1523,6 +1555,23 @@ impl Store for PostgresStore {
             .map(|_| ())
             .map_err(|e| pg_err("recording loader progress", e))
         })
+    }
+
+    fn estimated_consent_count(&mut self) -> Result<u64, StoreError> {
+        let estimate: f32 = self.with_client(|c, _| {
+            c.query_one(
+                "SELECT coalesce(max(reltuples), -1)::real FROM pg_class WHERE oid = 'consents'::regclass",
+                &[],
+            )
+            .map(|r| r.get(0))
+            .map_err(|e| pg_err("estimating the consents", e))
+        })?;
+        // -1: never analysed (a fresh table); count it instead.
+        if estimate < 0.0 {
+            self.consent_count()
+        } else {
+            Ok(estimate as u64)
+        }
     }
 
     fn consent_count(&mut self) -> Result<u64, StoreError> {

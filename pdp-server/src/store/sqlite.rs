@@ -950,6 +950,15 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    /// From the file's size (about 216 bytes a consent row with its indexes), because an exact
+    /// count is a scan of its own; only used to size the index before a full load, which
+    /// trims any excess afterwards.
+    fn estimated_consent_count(&mut self) -> Result<u64, StoreError> {
+        let pages: i64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let page_size: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok(u64::try_from(pages.saturating_mul(page_size) / 216).unwrap_or(0))
+    }
+
     fn consent_count(&mut self) -> Result<u64, StoreError> {
         let n: i64 =
             self.conn
