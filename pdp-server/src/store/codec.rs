@@ -40,6 +40,25 @@ pub struct ConsentRow {
     pub recorded_at: i64,
 }
 
+impl ConsentRow {
+    /// The row borrowed, as the SQLite store binds it.
+    pub fn borrowed(&self) -> RowRef<'_> {
+        RowRef {
+            bsn: self.bsn,
+            holder: &self.holder,
+            data_category: &self.data_category,
+            consulting: &self.consulting,
+            choice: self.choice,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            minor: self.minor,
+            recorded_by: self.recorded_by,
+            catalogue_version: self.catalogue_version,
+            recorded_at: self.recorded_at,
+        }
+    }
+}
+
 /// A row's key columns, owned (for removals).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct KeyRow {
@@ -126,30 +145,85 @@ fn parse_recorded_by(s: &str) -> Result<RecordedBy, CodecError> {
 
 /// The `holder` column of a holder scope.
 pub fn holder_text(holder: HolderScope, catalogue: &Catalogue) -> Result<String, CodecError> {
+    let mut text = String::new();
+    write_holder(&mut text, holder, catalogue)?;
+    Ok(text)
+}
+
+/// Appends the `holder` column of a holder scope to `out` (as [`holder_text`] returns it), so
+/// that bulk encoders can fill one buffer instead of allocating a string per record.
+pub fn write_holder(
+    out: &mut String,
+    holder: HolderScope,
+    catalogue: &Catalogue,
+) -> Result<(), CodecError> {
+    use std::fmt::Write as _;
     match holder {
-        HolderScope::Organisation(ura) => Ok(format!("ura:{ura}")),
+        // Writing into a String cannot fail; the Result is fmt's signature only.
+        HolderScope::Organisation(ura) => {
+            let _ = write!(out, "ura:{ura}");
+        }
         HolderScope::Category(id) => match catalogue.holder_category_name(id) {
-            Some(name) => Ok(format!("category:{name}")),
-            None => err("holder category id is not in the catalogue"),
+            Some(name) => {
+                out.push_str("category:");
+                out.push_str(name);
+            }
+            None => return err("holder category id is not in the catalogue"),
         },
     }
+    Ok(())
 }
 
 /// The `consulting` column of a consulting set: codes sorted, separated by one space.
 pub fn consulting_text(set: ConsultingSet, catalogue: &Catalogue) -> Result<String, CodecError> {
-    let mut codes = Vec::with_capacity(set.len());
+    let mut text = String::new();
+    write_consulting(&mut text, set, catalogue)?;
+    Ok(text)
+}
+
+/// Appends the `consulting` column of a consulting set to `out` (as [`consulting_text`]
+/// returns it). The codes are sorted in a fixed array (a set has at most 16 members), so this
+/// allocates nothing but `out`'s growth.
+pub fn write_consulting(
+    out: &mut String,
+    set: ConsultingSet,
+    catalogue: &Catalogue,
+) -> Result<(), CodecError> {
+    let mut codes = [""; 16];
+    let mut n = 0;
     for i in set.indexes() {
         match catalogue
             .consulting_category_ids()
             .find(|id| id.index() == i)
             .and_then(|id| catalogue.consulting_category_code(id))
         {
-            Some(code) => codes.push(code),
-            None => return err("consulting category id is not in the catalogue"),
+            Some(code) if n < codes.len() => {
+                codes[n] = code;
+                n += 1;
+            }
+            _ => return err("consulting category id is not in the catalogue"),
         }
     }
+    let codes = &mut codes[..n];
     codes.sort_unstable();
-    Ok(codes.join(" "))
+    for (k, code) in codes.iter().enumerate() {
+        if k > 0 {
+            out.push(' ');
+        }
+        out.push_str(code);
+    }
+    Ok(())
+}
+
+/// The `data_category` column of a record key, borrowed from the catalogue.
+pub fn data_category_text<'c>(
+    key: &RecordKey,
+    catalogue: &'c Catalogue,
+) -> Result<&'c str, CodecError> {
+    match catalogue.data_category_code(key.data_category) {
+        Some(code) => Ok(code),
+        None => err("data category id is not in the catalogue"),
+    }
 }
 
 /// The key columns of a record key.
@@ -157,10 +231,7 @@ pub fn encode_key(bsn: Bsn, key: &RecordKey, catalogue: &Catalogue) -> Result<Ke
     Ok(KeyRow {
         bsn: i64::from(bsn.get()),
         holder: holder_text(key.holder, catalogue)?,
-        data_category: match catalogue.data_category_code(key.data_category) {
-            Some(code) => code.to_string(),
-            None => return err("data category id is not in the catalogue"),
-        },
+        data_category: data_category_text(key, catalogue)?.to_string(),
         consulting: consulting_text(key.consulting, catalogue)?,
     })
 }
