@@ -817,7 +817,7 @@ impl Store for SqliteStore {
                     valid_from: r.valid_from,
                     valid_until: r.valid_until,
                     minor: codec::minor_code(r.minor),
-                    recorded_by: codec::recorded_by_code(r.recorded_by),
+                    recorded_by: r.recorded_by.code(),
                     catalogue_version: i64::from(r.catalogue_version),
                     recorded_at: r.recorded_at,
                 })
