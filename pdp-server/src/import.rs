@@ -368,7 +368,12 @@ pub fn import(
     let threads = job.threads.max(1);
     let stop = AtomicBool::new(false);
     let (work_tx, work_rx) = sync_channel::<(u64, Chunk)>(threads * 4);
-    let (done_tx, done_rx) = sync_channel::<(u64, Parsed)>(threads * 4);
+    // Parsed chunks may run up to about two batches ahead of the writer, so that the parsers
+    // fill the next batch while the store commits the current one (a queue shorter than a batch
+    // left the store idle while the writer waited for the parsers after every commit). Parsed
+    // chunks are compact (records, not text): two 20 000-record batches are a few MiB.
+    let parsed_ahead = threads * 4 + 2 * job.batch_size / 256;
+    let (done_tx, done_rx) = sync_channel::<(u64, Parsed)>(parsed_ahead);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let progress = Progress::new(job.progress, file_len, chunker.offset);
     std::thread::scope(|scope| {

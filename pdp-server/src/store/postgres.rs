@@ -96,7 +96,6 @@
 //! resumes before them and writes them again (imports are idempotent upserts). Nothing
 //! acknowledged to a person is lost; interactive writes keep the server's default.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -1377,36 +1376,35 @@ impl Store for PostgresStore {
         // One upsert statement cannot touch a row twice, so a key repeated in the batch keeps
         // its last record (the later line wins, as applying the lines in order would); an
         // earlier duplicate counts as updated, or unchanged when equal to the one kept.
-        let mut last: HashMap<(Bsn, RecordKey), usize> = HashMap::with_capacity(records.len());
-        for (i, r) in records.iter().enumerate() {
-            last.insert((r.bsn, r.key()), i);
-        }
+        //
+        // Sorting the batch by key (numerically: BSN first, the primary key's first column)
+        // puts duplicates side by side and makes consecutive rows land on the same or
+        // neighbouring primary-key leaf pages instead of random ones. It runs while the server
+        // waits, so it is kept cheap: integer comparisons, no hashing, no string sorting.
+        let mut order: Vec<u32> = (0..records.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| {
+            let r = &records[i as usize];
+            (r.bsn, r.holder, r.data_category, r.consulting, i)
+        });
+        let same_key = |a: &ConsentRecord, b: &ConsentRecord| a.bsn == b.bsn && a.key() == b.key();
         let mut out = WriteOutcome::default();
-        let mut rows = Vec::with_capacity(last.len());
-        for (i, r) in records.iter().enumerate() {
-            let kept = last.get(&(r.bsn, r.key())).copied().unwrap_or(i);
-            if kept != i {
-                if records[kept] == *r {
+        let mut rows = Vec::with_capacity(records.len());
+        for group in order.chunk_by(|&a, &b| same_key(&records[a as usize], &records[b as usize])) {
+            let Some((&kept_at, earlier)) = group.split_last() else {
+                continue;
+            };
+            let kept = &records[kept_at as usize];
+            for &i in earlier {
+                if records[i as usize] == *kept {
                     out.unchanged += 1;
                 } else {
                     out.updated += 1;
                 }
-                continue;
             }
-            rows.push(codec::encode(r, catalogue).map_err(|e| {
-                StoreError::Invalid(format!("record {} of the import batch: {e}", i + 1))
+            rows.push(codec::encode(kept, catalogue).map_err(|e| {
+                StoreError::Invalid(format!("record {} of the import batch: {e}", kept_at + 1))
             })?);
         }
-        // Key order (byte order, as `COLLATE "C"` compares): consecutive rows land on the same
-        // or neighbouring primary-key leaf pages instead of random ones.
-        rows.sort_unstable_by(|a, b| {
-            (a.bsn, &a.holder, &a.data_category, &a.consulting).cmp(&(
-                b.bsn,
-                &b.holder,
-                &b.data_category,
-                &b.consulting,
-            ))
-        });
         let try_fast = self.fast_path_pause == 0;
         self.fast_path_pause = self.fast_path_pause.saturating_sub(1);
         let done = self.with_client(|c, ready| {
