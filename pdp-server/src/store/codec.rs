@@ -268,7 +268,7 @@ fn decode_holder(text: &str, catalogue: &Catalogue) -> Result<HolderScope, Codec
             Err(e) => err(format!("holder `{text}`: {e}")),
         }
     } else if let Some(name) = text.strip_prefix("category:") {
-        match catalogue.holder_category(name) {
+        match catalogue.holder_category_by_key(name) {
             Some(id) => Ok(HolderScope::Category(id)),
             None => err(format!(
                 "holder category `{name}` is not in catalogue {}",
@@ -285,7 +285,7 @@ fn decode_holder(text: &str, catalogue: &Catalogue) -> Result<HolderScope, Codec
 fn decode_consulting(text: &str, catalogue: &Catalogue) -> Result<ConsultingSet, CodecError> {
     let mut bits = 0u16;
     for code in text.split(' ').filter(|c| !c.is_empty()) {
-        match catalogue.consulting_category(code) {
+        match catalogue.consulting_category_by_key(code) {
             Some(id) => bits |= 1 << id.index(),
             None => {
                 return err(format!(
@@ -309,7 +309,7 @@ pub fn decode_key(
     let bsn = decode_bsn(bsn)?;
     let key = RecordKey {
         holder: decode_holder(holder, catalogue)?,
-        data_category: match catalogue.data_category(data_category) {
+        data_category: match catalogue.data_category_by_key(data_category) {
             Some(id) => id,
             None => {
                 return err(format!(
