@@ -135,6 +135,9 @@ pub struct ImportReport {
     pub rejected_file_error: Option<String>,
     /// Why the run stopped before the end of the file.
     pub error: Option<String>,
+    /// The store's maintenance after the import ([`Store::after_bulk_import`]): what ran and
+    /// how long it took (not counted in `elapsed` or the rate), or why it failed.
+    pub maintenance: Option<Result<(&'static str, Duration), String>>,
 }
 
 impl ImportReport {
@@ -177,6 +180,16 @@ impl ImportReport {
             "committed:",
             format!("{} lines of the file", self.lines_done),
         );
+        match &self.maintenance {
+            Some(Ok((what, took))) => {
+                line("then:", format!("{what} in {:.1} s", took.as_secs_f64()))
+            }
+            Some(Err(e)) => line(
+                "then:",
+                format!("maintenance failed ({e}); the import is complete, run it by hand"),
+            ),
+            None => {}
+        }
         if self.rechecked {
             out.push_str(
                 "  an earlier run had imported the whole file: every line was compared again\n",
@@ -272,6 +285,14 @@ pub fn run(opts: &ImportOptions) -> Result<ImportReport, (Option<Box<ImportRepor
     let mut reopen = || store::open(&url);
     let mut report = import(file, &catalogue, store, &mut reopen, &job);
     report.elapsed = started.elapsed();
+    if report.error.is_none() && report.inserted + report.updated > 0 {
+        let began = Instant::now();
+        report.maintenance = match store::open(&url).and_then(|mut s| s.after_bulk_import()) {
+            Ok(Some(what)) => Some(Ok((what, began.elapsed()))),
+            Ok(None) => None,
+            Err(e) => Some(Err(e.to_string())),
+        };
+    }
     match report.error.clone() {
         None => Ok(report),
         Some(e) => Err((Some(Box::new(report)), e)),

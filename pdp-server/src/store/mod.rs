@@ -283,6 +283,14 @@ pub trait Store: Send {
     /// Number of live (non-tombstone) consent rows.
     fn consent_count(&mut self) -> Result<u64, StoreError>;
 
+    /// Maintenance after a bulk import that changed rows, outside any transaction (PostgreSQL:
+    /// `VACUUM (ANALYZE) consents`, so the next full load does not pay for setting every new
+    /// row's hint bits and the planner's estimates are current). Returns what it did, for the
+    /// report; `None` when the store needs nothing.
+    fn after_bulk_import(&mut self) -> Result<Option<&'static str>, StoreError> {
+        Ok(None)
+    }
+
     /// A cheap estimate of [`Store::consent_count`] (PostgreSQL: the planner's row estimate),
     /// for sizing the index before a full load. Defaults to the exact count.
     fn estimated_consent_count(&mut self) -> Result<u64, StoreError> {

@@ -1555,6 +1555,14 @@ impl Store for PostgresStore {
         })
     }
 
+    fn after_bulk_import(&mut self) -> Result<Option<&'static str>, StoreError> {
+        self.with_client(|c, _| {
+            c.batch_execute("VACUUM (ANALYZE) consents")
+                .map_err(|e| pg_err("vacuuming the consents after the import", e))
+        })?;
+        Ok(Some("VACUUM (ANALYZE) consents"))
+    }
+
     fn estimated_consent_count(&mut self) -> Result<u64, StoreError> {
         let estimate: f32 = self.with_client(|c, _| {
             c.query_one(
