@@ -136,13 +136,17 @@ fn two_nodes_on_one_postgres_database_converge() {
     let start = Instant::now();
     loop {
         let health = b.health();
-        let text = health.to_string();
-        if text.contains("\"revision\":2") || text.contains("@2") {
+        let active = &health["active_policies"];
+        if active.as_array().is_some_and(|a| {
+            a.len() == 1
+                && a[0]["policy_id"] == "urn:akkoord:policy-set:mitz-closed-question"
+                && a[0]["revision"] == 2
+        }) {
             break;
         }
         assert!(
             start.elapsed() < Duration::from_secs(10),
-            "policy revision not on B: {text}"
+            "policy revision not on B: {health}"
         );
         std::thread::sleep(Duration::from_millis(10));
     }

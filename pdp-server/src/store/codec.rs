@@ -41,7 +41,7 @@ pub struct ConsentRow {
 }
 
 impl ConsentRow {
-    /// The row borrowed, as the SQLite store binds it.
+    /// The row borrowed: what the SQLite store binds, and what a driver hands to [`decode_row`].
     pub fn borrowed(&self) -> RowRef<'_> {
         RowRef {
             bsn: self.bsn,
@@ -348,25 +348,6 @@ pub fn decode_row(row: &RowRef<'_>, catalogue: &Catalogue) -> Result<ConsentReco
     })
 }
 
-impl ConsentRow {
-    /// The borrowed view of this row (what a driver would hand out).
-    pub fn as_ref(&self) -> RowRef<'_> {
-        RowRef {
-            bsn: self.bsn,
-            holder: &self.holder,
-            data_category: &self.data_category,
-            consulting: &self.consulting,
-            choice: self.choice,
-            valid_from: self.valid_from,
-            valid_until: self.valid_until,
-            minor: self.minor,
-            recorded_by: self.recorded_by,
-            catalogue_version: self.catalogue_version,
-            recorded_at: self.recorded_at,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,7 +364,7 @@ mod tests {
         let mut n = 0;
         for record in Generator::new(&c, 7, 2_000).expect("generator").records() {
             let row = encode(&record, &c).expect("encodes");
-            assert_eq!(decode_row(&row.as_ref(), &c).expect("decodes"), record);
+            assert_eq!(decode_row(&row.borrowed(), &c).expect("decodes"), record);
             n += 1;
         }
         assert!(n > 2_000);
@@ -399,14 +380,14 @@ mod tests {
             .expect("a record");
         let mut row = encode(&record, &c).expect("encodes");
         row.data_category = "GGC999".into();
-        let e = decode_row(&row.as_ref(), &c).expect_err("unknown code");
+        let e = decode_row(&row.borrowed(), &c).expect_err("unknown code");
         assert!(e.0.contains("GGC999"), "{e}");
         let mut row = encode(&record, &c).expect("encodes");
         row.consulting = "RPZAC001 RPZAC999".into();
-        assert!(decode_row(&row.as_ref(), &c).is_err());
+        assert!(decode_row(&row.borrowed(), &c).is_err());
         let mut row = encode(&record, &c).expect("encodes");
         row.bsn = 123_456_789; // fails the 11-check
-        let e = decode_row(&row.as_ref(), &c).expect_err("bad bsn");
+        let e = decode_row(&row.borrowed(), &c).expect_err("bad bsn");
         assert!(!e.0.contains("123456789"), "{e}");
     }
 }
