@@ -1038,3 +1038,78 @@ fn rule_tables_decide_like_rule_by_rule_evaluation() {
         "the combinations reach several rules: {seen:?}"
     );
 }
+
+/// Tests on request attributes are answered once at preparation, up to a fixed number per PDP;
+/// the rest stay decision-time tests. Three tables of twelve distinct tests each (36, more than
+/// fit) must decide exactly like rule-by-rule evaluation, for values tested in each table.
+#[test]
+fn request_tests_beyond_the_prepared_ones_are_still_decided_exactly() {
+    let is_in = |v: &str| {
+        format!(
+            r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in"><AttributeValue DataType="{STRING}">{v}</AttributeValue>{}</Apply>"#,
+            designator("x", false)
+        )
+    };
+    let first_applicable = |body: String, id: &str| {
+        policy(id, "deny-overrides", "<Target/>", &body).replace(
+            "urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides",
+            "urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable",
+        )
+    };
+    // Table t: rules "x holds v{t}_{i}" for i in 0..12, alternating Permit and Deny.
+    let tables: String = (0..3)
+        .map(|t| {
+            let rules: String = (0..12)
+                .map(|i| {
+                    let effect = if (t + i) % 2 == 0 { "Permit" } else { "Deny" };
+                    rule(
+                        &format!("r{i}"),
+                        effect,
+                        "",
+                        &condition(&is_in(&format!("v{t}_{i}"))),
+                    )
+                })
+                .collect();
+            first_applicable(rules, &format!("p{t}"))
+        })
+        .collect();
+    let text = set("s", FIRST, &tables);
+    let sources = [PolicySource {
+        name: "s.xml",
+        text: &text,
+    }];
+    let with = Pdp::compile(&sources, &CompileOptions::default()).expect("compiles");
+    let without = Pdp::compile(
+        &sources,
+        &CompileOptions {
+            rule_tables: false,
+            ..CompileOptions::default()
+        },
+    )
+    .expect("compiles");
+    let mut decisions = std::collections::HashSet::new();
+    for t in 0..3 {
+        for i in 0..12 {
+            for other in ["", "v2_11", "v0_0", "none"] {
+                let v = format!("v{t}_{i}");
+                let mut attrs = vec![("x", v.as_str())];
+                if !other.is_empty() {
+                    attrs.push(("x", other));
+                }
+                let a = decide(&with, &attrs);
+                let b = decide(&without, &attrs);
+                assert_eq!(a.decision, b.decision, "{attrs:?}");
+                decisions.insert(a.decision);
+            }
+        }
+    }
+    assert_eq!(
+        decisions.len(),
+        2,
+        "both effects are reached: {decisions:?}"
+    );
+    assert_eq!(
+        decide(&with, &[("x", "none")]).decision,
+        Decision::NotApplicable
+    );
+}

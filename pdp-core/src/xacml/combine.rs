@@ -322,7 +322,7 @@ mod tests {
         if code == P || code == D {
             o.obligations.push(PolicyAction {
                 id: Arc::from(format!("ob{n}")),
-                assignments: Vec::new(),
+                assignments: Arc::new([]),
             });
         }
         o

@@ -118,14 +118,17 @@ impl From<FnError> for Box<Status> {
 /// Evaluates one individual request against the compiled policies.
 pub(crate) struct Evaluator<'a> {
     context: Lookup<'a>,
+    /// The request's answers to the PDP's request atoms (see [`crate::xacml::table`]).
+    request_atoms: u64,
     /// `Some` when the request asked for `ReturnPolicyIdList`.
     pub(crate) policy_ids: Option<Vec<PolicyIdentifier>>,
 }
 
 impl<'a> Evaluator<'a> {
-    pub(crate) fn new(context: Lookup<'a>, want_policy_ids: bool) -> Self {
+    pub(crate) fn new(context: Lookup<'a>, request_atoms: u64, want_policy_ids: bool) -> Self {
         Evaluator {
             context,
+            request_atoms,
             policy_ids: want_policy_ids.then(Vec::new),
         }
     }
@@ -211,7 +214,7 @@ impl<'a> Evaluator<'a> {
     /// supplied by a provider (then the rules are evaluated one by one, so that the provider's
     /// Indeterminate shows exactly as the conditions would raise it).
     fn table_bits(&self, table: &RuleTable) -> Option<u32> {
-        let mut bits = 0u32;
+        let mut bits = table.prefilled_bits(self.request_atoms);
         for attr in &table.attributes {
             let mut present = false;
             for v in self.context.matching(attr.key, attr.datatype, None) {
@@ -362,7 +365,7 @@ impl<'a> Evaluator<'a> {
         }
         Ok(PolicyAction {
             id: action.id.clone(),
-            assignments,
+            assignments: assignments.into(),
         })
     }
 

@@ -86,6 +86,14 @@ impl Packed {
             Packed::Heap(s) => s,
         }
     }
+
+    /// The first `end` bytes: the parts that make up a value's identity (the informative
+    /// third part follows them).
+    #[inline]
+    fn identity_bytes(&self, end: u32) -> &[u8] {
+        let bytes = self.as_str().as_bytes();
+        bytes.get(..end as usize).unwrap_or(bytes)
+    }
 }
 
 impl PartialEq for Packed {
@@ -200,7 +208,12 @@ impl Ii {
 
     /// HL7 identity: same root and same extension.
     pub fn equals(&self, other: &Ii) -> bool {
-        self.root() == other.root() && self.extension() == other.extension()
+        // `root` and `extension` lie back to back at the start of the buffer: equal split
+        // points and equal bytes up to the end of the extension mean equal parts. One
+        // comparison, and no char-boundary checks (this runs for every `II` match).
+        self.root_end == other.root_end
+            && self.ext_end == other.ext_end
+            && self.buf.identity_bytes(self.ext_end) == other.buf.identity_bytes(other.ext_end)
     }
 }
 
@@ -284,7 +297,11 @@ impl Cv {
 
     /// HL7 identity: same code in the same code system.
     pub fn equals(&self, other: &Cv) -> bool {
-        self.code() == other.code() && self.code_system() == other.code_system()
+        // As for `Ii::equals`: `code` and `codeSystem` are the buffer's first two parts.
+        self.code_end == other.code_end
+            && self.system_end == other.system_end
+            && self.buf.identity_bytes(self.system_end)
+                == other.buf.identity_bytes(other.system_end)
     }
 }
 
@@ -427,6 +444,18 @@ mod tests {
         // Codes are case-sensitive and bound to their system.
         assert!(!v6.equals(&Cv::new("v6", "2.16.840.1.113883.2.4.15.1060", None)));
         assert!(!v6.equals(&Cv::new("V6", "2.16.840.1.113883.2.4.15.111", None)));
+    }
+
+    #[test]
+    fn equality_respects_where_the_parts_split() {
+        // The same bytes split differently are different values.
+        assert!(!Cv::new("A1", "2.3", None).equals(&Cv::new("A", "12.3", None)));
+        assert!(!Ii::new("2.1", "23", None).equals(&Ii::new("2.12", "3", None)));
+        // The informative part never takes part, inline or spilled to the heap.
+        let long = "x".repeat(INLINE_CAPACITY);
+        assert!(Cv::new("A", "2.3", Some(&long)).equals(&Cv::new("A", "2.3", Some("y"))));
+        assert!(Ii::new(&long, "7", Some("CIBG")).equals(&Ii::new(&long, "7", None)));
+        assert!(!Ii::new(&long, "7", None).equals(&Ii::new(&long, "8", None)));
     }
 
     #[test]

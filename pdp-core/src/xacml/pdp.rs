@@ -13,6 +13,7 @@ use super::provider::{
 };
 use super::request::{Request, RequestCategory, RequestTime};
 use super::response::{Decision, DecisionResult, Response, Status, StatusCode};
+use super::table::RequestAtoms;
 use super::xml::doc::{parse_document, Position, XmlLimits};
 use super::xml::policy::parse_policy_document;
 
@@ -63,6 +64,8 @@ pub struct Pdp {
     root: PolicyNode,
     symbols: Symbols,
     provider: Option<BoundProvider>,
+    /// The rule tables' tests on request attributes, answered in [`Pdp::prepare`].
+    request_atoms: RequestAtoms,
 }
 
 /// An individual decision request, interned and ready to evaluate (see [`Pdp::prepare`]).
@@ -74,6 +77,8 @@ pub struct PreparedRequest {
     time: RequestTime,
     /// What the attribute provider prepared for this request, if anything.
     provider_inputs: Option<PreparedInputs>,
+    /// The answers to the PDP's request atoms (see [`crate::xacml::table`]).
+    request_atoms: u64,
 }
 
 impl fmt::Debug for PreparedRequest {
@@ -114,6 +119,8 @@ impl Pdp {
         }
         let mut symbols = Symbols::default();
         let provider = provider.map(|p| BoundProvider::bind(p, &mut symbols));
+        let mut request_atoms =
+            RequestAtoms::new(provider.as_ref().map_or(&[], |p| &p.output_keys[..]));
         let mut errors = Vec::new();
         let mut docs = Vec::with_capacity(sources.len());
         for src in sources {
@@ -133,7 +140,7 @@ impl Pdp {
                 &doc,
                 &mut symbols,
                 &mut errors,
-                options.rule_tables,
+                options.rule_tables.then_some(&mut request_atoms),
             ) {
                 docs.push(LoadedDoc {
                     file: src.name.to_string(),
@@ -156,6 +163,7 @@ impl Pdp {
             root,
             symbols,
             provider,
+            request_atoms,
         })
     }
 
@@ -232,7 +240,6 @@ impl Pdp {
                     })
                 });
                 PreparedRequest {
-                    context,
                     echo: Arc::new(
                         cats.iter()
                             .filter_map(|c| echoes.get(index_of(c)).cloned().flatten())
@@ -241,6 +248,8 @@ impl Pdp {
                     return_policy_ids: request.return_policy_id_list,
                     time,
                     provider_inputs,
+                    request_atoms: self.request_atoms.answer(&context),
+                    context,
                 }
             })
             .collect()
@@ -274,7 +283,7 @@ impl Pdp {
 
     /// Evaluates the root over `lookup` and builds the result.
     fn finish(&self, request: &PreparedRequest, lookup: Lookup<'_>) -> DecisionResult {
-        let mut ev = Evaluator::new(lookup, request.return_policy_ids);
+        let mut ev = Evaluator::new(lookup, request.request_atoms, request.return_policy_ids);
         let outcome = ev.eval_node(&self.root);
         let (decision, status) = match outcome.verdict {
             Verdict::Permit => (Decision::Permit, Status::ok()),

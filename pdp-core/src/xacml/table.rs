@@ -14,8 +14,16 @@
 //! source of Indeterminate left — an attribute provider that failed to supply a tested
 //! attribute — is detected at decision time, and the evaluator then falls back to ordinary
 //! evaluation. Policies of any other shape are always evaluated rule by rule.
+//!
+//! Request atoms: a test on an attribute of the *request* (not one a policy information point
+//! supplies) has the same answer for every decision on one prepared request. Such tests are
+//! registered once per PDP in [`RequestAtoms`] (at most [`MAX_REQUEST_ATOMS`], shared by all
+//! tables), answered when the request is prepared, and read at decision time as bits of one
+//! word: no lookup and no comparison left for them on the hot path. For the consent policy that
+//! is the purpose of use (ETREAT, COC); only the consent facts are tested per decision.
 
 use super::combine::Algorithm;
+use super::context::Context;
 use super::datatype::DataType;
 use super::functions::Function;
 use super::model::{Expr, Rule};
@@ -39,12 +47,93 @@ pub struct TestedAttribute {
 /// The decision table of one policy (see the module docs).
 #[derive(Clone, Debug)]
 pub struct RuleTable {
+    /// The attributes tested at decision time.
     pub attributes: Vec<TestedAttribute>,
+    /// `(request atom, bit)`: tests answered when the request was prepared.
+    prefilled: Vec<(u8, u32)>,
     /// Indexed by the bit combination: the first applicable rule, or `NONE`.
     entries: Vec<u16>,
 }
 
+/// The most request atoms one PDP answers at preparation (one bit each in a `u64`); tests
+/// beyond them stay decision-time tests.
+pub const MAX_REQUEST_ATOMS: usize = 32;
+
+/// The membership tests on request attributes of all rule tables of one PDP (see the module
+/// docs), answered once per prepared request by [`RequestAtoms::answer`].
+#[derive(Clone, Debug, Default)]
+pub struct RequestAtoms {
+    /// Keys an attribute provider supplies: their values are known only at decision time.
+    provided: Vec<u64>,
+    atoms: Vec<Atom>,
+}
+
+impl RequestAtoms {
+    /// A registry that never registers a test on one of the `provided` keys.
+    pub fn new(provided: &[u64]) -> Self {
+        RequestAtoms {
+            provided: provided.to_vec(),
+            atoms: Vec::new(),
+        }
+    }
+
+    /// The index of `atom`, registering it; `None` when it tests a provided attribute or the
+    /// registry is full.
+    fn register(&mut self, atom: &Atom) -> Option<u8> {
+        if self.provided.contains(&atom.key) {
+            return None;
+        }
+        let existing = self.atoms.iter().position(|a| {
+            a.key == atom.key && a.datatype == atom.datatype && a.literal.equals(&atom.literal)
+        });
+        let index = match existing {
+            Some(i) => i,
+            None if self.atoms.len() < MAX_REQUEST_ATOMS => {
+                self.atoms.push(atom.clone());
+                self.atoms.len() - 1
+            }
+            None => return None,
+        };
+        u8::try_from(index).ok()
+    }
+
+    /// Bit `i` set when request atom `i` holds for this request's own attributes.
+    pub fn answer(&self, context: &Context) -> u64 {
+        let mut bits = 0u64;
+        for (i, atom) in self.atoms.iter().enumerate() {
+            if context
+                .matching(atom.key, atom.datatype, None)
+                .any(|v| atom.literal.equals(v))
+            {
+                bits |= 1 << i;
+            }
+        }
+        bits
+    }
+
+    /// How many tests are registered.
+    pub fn len(&self) -> usize {
+        self.atoms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.atoms.is_empty()
+    }
+}
+
 impl RuleTable {
+    /// The bits of the tests answered at preparation, from the request's atom word.
+    #[inline]
+    pub fn prefilled_bits(&self, request_atoms: u64) -> u32 {
+        let mut bits = 0;
+        for &(atom, bit) in &self.prefilled {
+            if request_atoms >> atom & 1 != 0 {
+                bits |= bit;
+            }
+        }
+        bits
+    }
+
     /// The deciding rule for a combination of bits, if any.
     #[inline]
     pub fn rule_for(&self, bits: u32) -> Option<usize> {
@@ -55,7 +144,13 @@ impl RuleTable {
     }
 
     /// Builds the table for a policy, or `None` when the policy is not of the supported shape.
-    pub fn build(algorithm: Algorithm, rules: &[Rule], variables: &[Expr]) -> Option<RuleTable> {
+    /// Tests on request attributes are registered in `request_atoms` where it has room.
+    pub fn build(
+        algorithm: Algorithm,
+        rules: &[Rule],
+        variables: &[Expr],
+        request_atoms: &mut RequestAtoms,
+    ) -> Option<RuleTable> {
         if algorithm != Algorithm::FirstApplicable || rules.is_empty() || rules.len() >= 0xFFFF {
             return None;
         }
@@ -83,8 +178,13 @@ impl RuleTable {
             })
             .collect();
         let mut attributes: Vec<TestedAttribute> = Vec::new();
+        let mut prefilled = Vec::new();
         for (bit, atom) in atoms.into_iter().enumerate() {
             let bit = 1u32 << bit;
+            if let Some(index) = request_atoms.register(&atom) {
+                prefilled.push((index, bit));
+                continue;
+            }
             match attributes
                 .iter_mut()
                 .find(|a| a.key == atom.key && a.datatype == atom.datatype)
@@ -99,12 +199,14 @@ impl RuleTable {
         }
         Some(RuleTable {
             attributes,
+            prefilled,
             entries,
         })
     }
 }
 
 /// One membership test.
+#[derive(Clone, Debug)]
 struct Atom {
     key: u64,
     datatype: DataType,

@@ -22,7 +22,7 @@ use crate::xacml::model::{
 };
 use crate::xacml::pdp::PolicyError;
 use crate::xacml::response::{AttributeAssignment, PolicyAction, PolicyKind};
-use crate::xacml::table::RuleTable;
+use crate::xacml::table::{RequestAtoms, RuleTable};
 use crate::xacml::value::Value;
 use crate::xacml::version::VersionMatch;
 use crate::xacml::xml::doc::{LineIndex, Position};
@@ -67,7 +67,7 @@ pub(crate) fn parse_policy_document(
     doc: &roxmltree::Document<'_>,
     symbols: &mut Symbols,
     errors: &mut Vec<PolicyError>,
-    rule_tables: bool,
+    rule_tables: Option<&mut RequestAtoms>,
 ) -> Option<ParsedDoc> {
     let before = errors.len();
     let mut p = Parser {
@@ -121,8 +121,9 @@ struct Parser<'a, 'd> {
     symbols: &'a mut Symbols,
     errors: &'a mut Vec<PolicyError>,
     ids: IdScope,
-    /// Build [`RuleTable`]s for policies of the supported shape.
-    rule_tables: bool,
+    /// Build [`RuleTable`]s for policies of the supported shape (when `Some`), registering
+    /// their tests on request attributes here.
+    rule_tables: Option<&'a mut RequestAtoms>,
 }
 
 type Opt<T> = Option<T>;
@@ -511,10 +512,9 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
             .collect();
         let rule_index = ChildIndex::build(rules.iter().map(|r| &r.target));
         let algorithm = algorithm?;
-        let rule_table = if self.rule_tables {
-            RuleTable::build(algorithm, &rules, &variables)
-        } else {
-            None
+        let rule_table = match self.rule_tables.as_deref_mut() {
+            Some(atoms) => RuleTable::build(algorithm, &rules, &variables, atoms),
+            None => None,
         };
         Some(Arc::new(Policy {
             id: Arc::from(id?),
@@ -1033,7 +1033,7 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
                     .collect::<Option<Vec<_>>>()
                     .map(|assignments| PolicyAction {
                         id: id.clone(),
-                        assignments,
+                        assignments: assignments.into(),
                     });
                 out.push(ActionExpr {
                     id,

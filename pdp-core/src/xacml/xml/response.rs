@@ -120,7 +120,7 @@ fn write_actions(
             continue;
         }
         out.push_str(">\n");
-        for assignment in &action.assignments {
+        for assignment in action.assignments.iter() {
             write_assignment(assignment, out);
         }
         out.push_str("      </");
@@ -427,11 +427,12 @@ mod tests {
                         path: Arc::from("//a[@b < 3]"),
                     },
                 },
-            ],
+            ]
+            .into(),
         });
         result.obligations.push(PolicyAction {
             id: Arc::from("urn:test:obligation:empty"),
-            assignments: Vec::new(),
+            assignments: Arc::new([]),
         });
         result.advice.push(PolicyAction {
             id: Arc::from("urn:test:advice"),
@@ -440,7 +441,8 @@ mod tests {
                 category: None,
                 issuer: None,
                 value: Value::Boolean(true),
-            }],
+            }]
+            .into(),
         });
         Arc::make_mut(&mut result.attributes).push(Arc::new(RequestCategory {
             category: Arc::from(SUBJECT),
@@ -666,7 +668,8 @@ mod tests {
                     "2.16.840.1.113883.1.11.20448",
                     Some("nood & spoed"),
                 ),
-            }],
+            }]
+            .into(),
         });
         let text = written(&Response {
             results: vec![result],
