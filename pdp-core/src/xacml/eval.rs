@@ -14,8 +14,8 @@ use super::model::{
     PolicySet, Rule, Target,
 };
 use super::response::{
-    AttributeAssignment, MissingAttributeDetail, PolicyAction, PolicyIdentifier, PolicyKind,
-    Status, StatusCode,
+    ActionList, AttributeAssignment, MissingAttributeDetail, PolicyAction, PolicyIdentifier,
+    PolicyKind, Status, StatusCode,
 };
 use super::table::RuleTable;
 use super::value::Value;
@@ -68,16 +68,16 @@ impl From<Effect> for Verdict {
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub verdict: Verdict,
-    pub obligations: Vec<PolicyAction>,
-    pub advice: Vec<PolicyAction>,
+    pub obligations: ActionList,
+    pub advice: ActionList,
 }
 
 impl Outcome {
     pub(crate) fn of(verdict: Verdict) -> Outcome {
         Outcome {
             verdict,
-            obligations: Vec::new(),
-            advice: Vec::new(),
+            obligations: ActionList::new(),
+            advice: ActionList::new(),
         }
     }
 

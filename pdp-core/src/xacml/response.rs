@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use super::datatype::DataType;
 use super::request::RequestCategory;
 use super::value::Value;
@@ -37,8 +39,8 @@ pub struct Response {
 pub struct DecisionResult {
     pub decision: Decision,
     pub status: Status,
-    pub obligations: Vec<PolicyAction>,
-    pub advice: Vec<PolicyAction>,
+    pub obligations: ActionList,
+    pub advice: ActionList,
     /// The request attributes marked `IncludeInResult`, grouped by category. Shared with the
     /// prepared request, and each category with every individual request that contains it, so
     /// producing a result costs a reference-count increment, not a deep copy.
@@ -53,8 +55,8 @@ impl DecisionResult {
         DecisionResult {
             decision,
             status,
-            obligations: Vec::new(),
-            advice: Vec::new(),
+            obligations: ActionList::new(),
+            advice: ActionList::new(),
             attributes: Arc::default(),
             policy_identifiers: None,
         }
@@ -115,6 +117,10 @@ pub struct MissingAttributeDetail {
     pub datatype: DataType,
     pub issuer: Option<Arc<str>>,
 }
+
+/// The obligations or the advice of a result. A result nearly always carries none or one, so
+/// one is kept inline: deciding allocates nothing for them.
+pub type ActionList = SmallVec<[PolicyAction; 1]>;
 
 /// An obligation or an advice in a result, with its evaluated attribute assignments.
 ///
