@@ -27,10 +27,22 @@ pub struct Entry {
 /// A prepared individual request: attribute values keyed by (category, attribute id).
 ///
 /// Preparing costs one hash lookup per attribute; afterwards a designator lookup is a binary
-/// search over a flat, sorted vector with no allocation.
+/// search over a flat, sorted vector with no allocation. A one-word filter of the keys present
+/// answers most lookups of an attribute the request does not carry — such as every attribute
+/// a policy information point supplies — without touching the entries at all, which matters
+/// when many prepared requests are kept and the entries are no longer in cache.
 #[derive(Clone, Debug, Default)]
 pub struct Context {
     entries: Vec<Entry>,
+    /// Bit [`filter_bit`] of every key present (a one-word Bloom filter).
+    filter: u64,
+}
+
+/// The filter bit of a key: the top six bits of a multiplicative hash, so that the category
+/// and the attribute id both move it.
+#[inline]
+fn filter_bit(key: u64) -> u64 {
+    1 << (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58)
 }
 
 impl Context {
@@ -68,12 +80,16 @@ impl Context {
             }
         }
         entries.sort_by_key(|e| e.key);
-        Context { entries }
+        let filter = entries.iter().fold(0, |f, e| f | filter_bit(e.key));
+        Context { entries, filter }
     }
 
     /// All values of one attribute (any data type, any issuer).
     #[inline]
     pub fn values(&self, key: u64) -> &[Entry] {
+        if self.filter & filter_bit(key) == 0 {
+            return &[];
+        }
         let start = self.entries.partition_point(|e| e.key < key);
         let len = self.entries[start..]
             .iter()
@@ -177,5 +193,57 @@ pub fn interned_entries(cat: &RequestCategory, symbols: &Symbols, entries: &mut 
             issuer: attr.issuer.clone(),
             value: v.clone(),
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: u64, n: i64) -> Entry {
+        Entry {
+            key,
+            issuer: None,
+            value: Value::Integer(n),
+        }
+    }
+
+    /// The key filter only ever skips absent keys: every present key is found with all its
+    /// values, and absent keys — those the filter rules out and those that share a filter bit
+    /// with a present key — give nothing.
+    #[test]
+    fn the_key_filter_never_hides_a_present_attribute() {
+        let present: Vec<u64> = (0..40u64).map(|i| (i % 5) << 32 | (i * 7 + 1)).collect();
+        let mut entries: Vec<Entry> = present.iter().map(|&k| entry(k, 1)).collect();
+        entries.push(entry(present[3], 2));
+        let context = Context::from_entries(
+            entries,
+            &Symbols::default(),
+            RequestTime {
+                unix_secs: 0,
+                nanos: 0,
+            },
+        );
+        for &k in &present {
+            let n = if k == present[3] { 2 } else { 1 };
+            assert_eq!(context.values(k).len(), n, "key {k:#x}");
+            assert!(context.values(k).iter().all(|e| e.key == k));
+        }
+        let (mut skipped, mut searched) = (0, 0);
+        for k in (0..4000u64).map(|i| (i % 9) << 32 | (i * 13 + 2)) {
+            if present.contains(&k) {
+                continue;
+            }
+            assert!(context.values(k).is_empty(), "key {k:#x}");
+            if context.filter & filter_bit(k) == 0 {
+                skipped += 1;
+            } else {
+                searched += 1;
+            }
+        }
+        assert!(
+            skipped > 0 && searched > 0,
+            "{skipped} skipped, {searched} searched"
+        );
     }
 }
