@@ -1039,9 +1039,9 @@ fn rule_tables_decide_like_rule_by_rule_evaluation() {
     );
 }
 
-/// Tests on request attributes are answered once at preparation, up to a fixed number per PDP;
-/// the rest stay decision-time tests. Three tables of twelve distinct tests each (36, more than
-/// fit) must decide exactly like rule-by-rule evaluation, for values tested in each table.
+/// Tests on request attributes are answered once at preparation, up to a fixed number per PDP
+/// (64); the rest stay decision-time tests. Six tables of twelve distinct tests each (72, more
+/// than fit) must decide exactly like rule-by-rule evaluation, for values tested in each table.
 #[test]
 fn request_tests_beyond_the_prepared_ones_are_still_decided_exactly() {
     let is_in = |v: &str| {
@@ -1057,7 +1057,7 @@ fn request_tests_beyond_the_prepared_ones_are_still_decided_exactly() {
         )
     };
     // Table t: rules "x holds v{t}_{i}" for i in 0..12, alternating Permit and Deny.
-    let tables: String = (0..3)
+    let tables: String = (0..6)
         .map(|t| {
             let rules: String = (0..12)
                 .map(|i| {
@@ -1088,9 +1088,9 @@ fn request_tests_beyond_the_prepared_ones_are_still_decided_exactly() {
     )
     .expect("compiles");
     let mut decisions = std::collections::HashSet::new();
-    for t in 0..3 {
+    for t in 0..6 {
         for i in 0..12 {
-            for other in ["", "v2_11", "v0_0", "none"] {
+            for other in ["", "v5_11", "v2_3", "v0_0", "none"] {
                 let v = format!("v{t}_{i}");
                 let mut attrs = vec![("x", v.as_str())];
                 if !other.is_empty() {
@@ -1112,4 +1112,110 @@ fn request_tests_beyond_the_prepared_ones_are_still_decided_exactly() {
         decide(&with, &[("x", "none")]).decision,
         Decision::NotApplicable
     );
+}
+
+/// A tree of tabled policies compiles to one whole-tree table, and deciding through it gives
+/// exactly the results of ordinary evaluation: decision, obligations and advice with their
+/// values — including an obligation that reads the request (evaluated the ordinary way) and
+/// policy-level advice — for every combination of the tested values.
+#[test]
+fn the_whole_tree_table_decides_like_ordinary_evaluation() {
+    let is_in = |id: &str, v: &str| {
+        format!(
+            r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in"><AttributeValue DataType="{STRING}">{v}</AttributeValue>{}</Apply>"#,
+            designator(id, false)
+        )
+    };
+    let first_applicable = |id: &str, body: &str| {
+        policy(id, "deny-overrides", "<Target/>", body).replace(
+            "urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides",
+            "urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable",
+        )
+    };
+    let echo_x = format!(
+        r#"<ObligationExpressions><ObligationExpression ObligationId="echo-x" FulfillOn="Permit"><AttributeAssignmentExpression AttributeId="x">{}</AttributeAssignmentExpression></ObligationExpression></ObligationExpressions>"#,
+        designator("x", false)
+    );
+    let why = r#"<AdviceExpressions><AdviceExpression AdviceId="why" AppliesTo="Deny"><AttributeAssignmentExpression AttributeId="reason"><AttributeValue DataType="http://www.w3.org/2001/XMLSchema#string">no</AttributeValue></AttributeAssignmentExpression></AdviceExpression></AdviceExpressions>"#;
+    let p1 = first_applicable(
+        "p1",
+        &format!(
+            r#"<Rule RuleId="a" Effect="Permit"><Condition>{}</Condition>{echo_x}</Rule>
+               <Rule RuleId="b" Effect="Deny"><Condition>{}</Condition></Rule>"#,
+            is_in("x", "a"),
+            is_in("y", "c"),
+        ),
+    )
+    .replace("</Policy>", &format!("{why}</Policy>"));
+    let p2 = first_applicable(
+        "p2",
+        &format!(
+            r#"<Rule RuleId="c" Effect="Permit"><Condition>{}</Condition></Rule>
+               <Rule RuleId="d" Effect="Deny"><Condition>{}</Condition></Rule>"#,
+            is_in("y", "d"),
+            is_in("x", "b"),
+        ),
+    );
+    let text = set(
+        "s",
+        "3.0:policy-combining-algorithm:deny-overrides",
+        &format!("{p1}{p2}"),
+    );
+    let sources = [PolicySource {
+        name: "s.xml",
+        text: &text,
+    }];
+    let with = Pdp::compile(&sources, &CompileOptions::default()).expect("compiles");
+    let without = Pdp::compile(
+        &sources,
+        &CompileOptions {
+            rule_tables: false,
+            ..CompileOptions::default()
+        },
+    )
+    .expect("compiles");
+    // x ∈ {a, b}, y ∈ {c, d}: four tests, sixteen outcomes.
+    assert_eq!(with.tree_table_outcomes(), Some(16));
+    assert_eq!(without.tree_table_outcomes(), None);
+    let actions = |list: &[pdp_core::xacml::response::PolicyAction]| -> Vec<String> {
+        list.iter()
+            .map(|a| {
+                let values: Vec<String> =
+                    a.assignments.iter().map(|x| x.value.to_string()).collect();
+                format!("{}={}", a.id, values.join(","))
+            })
+            .collect()
+    };
+    let xs = [vec![], vec!["a"], vec!["b"], vec!["a", "b"], vec!["z"]];
+    let ys = [vec![], vec!["c"], vec!["d"], vec!["c", "d"]];
+    let mut seen = std::collections::HashSet::new();
+    for x in &xs {
+        for y in &ys {
+            let attrs: Vec<(&str, &str)> = x
+                .iter()
+                .map(|v| ("x", *v))
+                .chain(y.iter().map(|v| ("y", *v)))
+                .collect();
+            let a = decide(&with, &attrs);
+            let b = decide(&without, &attrs);
+            assert_eq!(a.decision, b.decision, "{attrs:?}");
+            assert_eq!(
+                actions(&a.obligations),
+                actions(&b.obligations),
+                "{attrs:?}"
+            );
+            assert_eq!(actions(&a.advice), actions(&b.advice), "{attrs:?}");
+            seen.insert(format!(
+                "{:?} {:?} {:?}",
+                a.decision,
+                actions(&a.obligations),
+                actions(&a.advice)
+            ));
+        }
+    }
+    // Permit with the echoed values of x, Deny with and without the policy's advice,
+    // NotApplicable: the table's stored outcomes and the ordinary path are both exercised.
+    assert!(seen.len() >= 4, "{seen:?}");
+    assert!(seen.iter().any(|s| s.contains("echo-x=a")), "{seen:?}");
+    assert!(seen.iter().any(|s| s.contains("why=no")), "{seen:?}");
 }

@@ -384,10 +384,20 @@ fn write_stdout(out: &str) -> Result<(), Failure> {
 
 fn check(paths: &[PathBuf], limits: &XmlLimits) -> Result<(), Failure> {
     let policies = read_policies(paths)?;
-    compile(&policies, limits)?;
+    let pdp = compile(&policies, limits)?;
     let n = policies.len();
     let noun = if n == 1 { "policy" } else { "policies" };
-    writeln!(std::io::stdout().lock(), "{n} {noun} OK")
+    let mut report = format!("{n} {noun} OK\n");
+    // Tell policy authors when their tree decides by table lookup (see pdp_core::xacml::tree):
+    // a change that loses it (a target, a non-membership condition) costs decision time.
+    if let Some(outcomes) = pdp.tree_table_outcomes() {
+        report.push_str(&format!(
+            "the policy tree compiles to one decision table of {outcomes} outcomes\n"
+        ));
+    }
+    std::io::stdout()
+        .lock()
+        .write_all(report.as_bytes())
         .map_err(|e| Failure::one(format!("akkoord: cannot write to stdout: {e}")))
 }
 

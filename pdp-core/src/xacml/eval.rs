@@ -122,6 +122,12 @@ pub(crate) struct Evaluator<'a> {
     request_atoms: u64,
     /// `Some` when the request asked for `ReturnPolicyIdList`.
     pub(crate) policy_ids: Option<Vec<PolicyIdentifier>>,
+    /// Building a whole-tree table ([`crate::xacml::tree`]): every rule table reads its bits
+    /// from this combination of test numbers instead of from the request.
+    forced: Option<u64>,
+    /// Set when a forced evaluation met something the combination alone does not decide (an
+    /// action that reads the request, a table whose tests are not all numbered).
+    forced_inexact: bool,
 }
 
 impl<'a> Evaluator<'a> {
@@ -130,7 +136,24 @@ impl<'a> Evaluator<'a> {
             context,
             request_atoms,
             policy_ids: want_policy_ids.then(Vec::new),
+            forced: None,
+            forced_inexact: false,
         }
+    }
+
+    /// An evaluator whose rule tables take their bits from the combination `numbers` of
+    /// numbered tests (see [`crate::xacml::tree`]).
+    pub(crate) fn forced(context: Lookup<'a>, numbers: u64) -> Self {
+        Evaluator {
+            forced: Some(numbers),
+            ..Evaluator::new(context, 0, false)
+        }
+    }
+
+    /// After a forced evaluation: whether its outcome is the tree's outcome for every request
+    /// with that combination.
+    pub(crate) fn forced_outcome_is_exact(&self) -> bool {
+        !self.forced_inexact
     }
 
     // ----- policies -------------------------------------------------------------------------
@@ -213,7 +236,12 @@ impl<'a> Evaluator<'a> {
     /// The membership bits of a rule table, or `None` when an attribute it tests could not be
     /// supplied by a provider (then the rules are evaluated one by one, so that the provider's
     /// Indeterminate shows exactly as the conditions would raise it).
-    fn table_bits(&self, table: &RuleTable) -> Option<u32> {
+    fn table_bits(&mut self, table: &RuleTable) -> Option<u32> {
+        if let Some(numbers) = self.forced {
+            let bits = table.bits_of_numbered(numbers);
+            self.forced_inexact |= bits.is_none();
+            return Some(bits.unwrap_or(0));
+        }
         let mut bits = table.prefilled_bits(self.request_atoms);
         for attr in &table.attributes {
             let mut present = false;
@@ -348,6 +376,14 @@ impl<'a> Evaluator<'a> {
     ) -> Result<PolicyAction, Box<Status>> {
         if let Some(constant) = &action.constant {
             return Ok(constant.clone());
+        }
+        if self.forced.is_some() {
+            // Its assignments read the request: not a function of the tests alone.
+            self.forced_inexact = true;
+            return Ok(PolicyAction {
+                id: action.id.clone(),
+                assignments: Arc::new([]),
+            });
         }
         let mut assignments = Vec::with_capacity(action.assignments.len());
         for a in &action.assignments {

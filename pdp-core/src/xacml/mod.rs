@@ -21,6 +21,7 @@ pub mod request;
 pub mod response;
 pub mod table;
 pub mod temporal;
+pub(crate) mod tree;
 pub mod value;
 pub mod version;
 pub mod xml;

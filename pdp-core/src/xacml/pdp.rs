@@ -6,14 +6,15 @@ use super::compile::{self, LoadedDoc};
 use std::sync::Arc;
 
 use super::context::{interned_entries, Context, Entry, Lookup};
-use super::eval::{Evaluator, Verdict};
+use super::eval::{Evaluator, Outcome, Verdict};
 use super::model::{PolicyNode, Symbols};
 use super::provider::{
     AttributeProvider, BoundProvider, PreparedInputs, ProvidedAttributes, ProviderRequest,
 };
 use super::request::{Request, RequestCategory, RequestTime};
-use super::response::{Decision, DecisionResult, Response, Status, StatusCode};
-use super::table::RequestAtoms;
+use super::response::{Decision, DecisionResult, PolicyIdentifier, Response, Status, StatusCode};
+use super::table::Atoms;
+use super::tree::TreeTable;
 use super::xml::doc::{parse_document, Position, XmlLimits};
 use super::xml::policy::parse_policy_document;
 
@@ -65,7 +66,9 @@ pub struct Pdp {
     symbols: Symbols,
     provider: Option<BoundProvider>,
     /// The rule tables' tests on request attributes, answered in [`Pdp::prepare`].
-    request_atoms: RequestAtoms,
+    request_atoms: Atoms,
+    /// The whole tree as one table, when its shape allows (see [`crate::xacml::tree`]).
+    tree: Option<TreeTable>,
 }
 
 /// An individual decision request, interned and ready to evaluate (see [`Pdp::prepare`]).
@@ -119,8 +122,7 @@ impl Pdp {
         }
         let mut symbols = Symbols::default();
         let provider = provider.map(|p| BoundProvider::bind(p, &mut symbols));
-        let mut request_atoms =
-            RequestAtoms::new(provider.as_ref().map_or(&[], |p| &p.output_keys[..]));
+        let mut request_atoms = Atoms::new(provider.as_ref().map_or(&[], |p| &p.output_keys[..]));
         let mut errors = Vec::new();
         let mut docs = Vec::with_capacity(sources.len());
         for src in sources {
@@ -159,12 +161,20 @@ impl Pdp {
                 message: "the root policy could not be compiled".to_string(),
             }]
         })?;
+        let tree = TreeTable::build(&root, &request_atoms);
         Ok(Pdp {
             root,
             symbols,
             provider,
             request_atoms,
+            tree,
         })
+    }
+
+    /// How many outcomes the whole-tree table holds, when the policy tree compiled to one (see
+    /// [`crate::xacml::tree`]): decisions then read a stored outcome instead of walking the tree.
+    pub fn tree_table_outcomes(&self) -> Option<usize> {
+        self.tree.as_ref().map(TreeTable::len)
     }
 
     /// The interned attribute ids and categories of the compiled policies (for request parsers
@@ -283,22 +293,42 @@ impl Pdp {
 
     /// Evaluates the root over `lookup` and builds the result.
     fn finish(&self, request: &PreparedRequest, lookup: Lookup<'_>) -> DecisionResult {
+        if let Some(tree) = self.tree.as_ref().filter(|_| !request.return_policy_ids) {
+            if let Some(outcome) = tree.outcome(&lookup, request.request_atoms) {
+                return result_of(request, outcome.clone(), None);
+            }
+        }
         let mut ev = Evaluator::new(lookup, request.request_atoms, request.return_policy_ids);
         let outcome = ev.eval_node(&self.root);
-        let (decision, status) = match outcome.verdict {
-            Verdict::Permit => (Decision::Permit, Status::ok()),
-            Verdict::Deny => (Decision::Deny, Status::ok()),
-            Verdict::NotApplicable => (Decision::NotApplicable, Status::ok()),
-            Verdict::Indeterminate(_, status) => (Decision::Indeterminate, *status),
-        };
-        let mut result = DecisionResult::new(decision, status);
-        if matches!(decision, Decision::Permit | Decision::Deny) {
-            result.obligations = outcome.obligations;
-            result.advice = outcome.advice;
-        }
-        result.attributes = request.echo.clone();
-        result.policy_identifiers = ev.policy_ids;
-        result
+        result_of(request, outcome, ev.policy_ids)
+    }
+}
+
+/// The result of an individual request from the root's outcome.
+fn result_of(
+    request: &PreparedRequest,
+    outcome: Outcome,
+    policy_ids: Option<Vec<PolicyIdentifier>>,
+) -> DecisionResult {
+    let (decision, status) = match outcome.verdict {
+        Verdict::Permit => (Decision::Permit, Status::ok()),
+        Verdict::Deny => (Decision::Deny, Status::ok()),
+        Verdict::NotApplicable => (Decision::NotApplicable, Status::ok()),
+        Verdict::Indeterminate(_, status) => (Decision::Indeterminate, *status),
+    };
+    let (obligations, advice) = if matches!(decision, Decision::Permit | Decision::Deny) {
+        (outcome.obligations, outcome.advice)
+    } else {
+        Default::default()
+    };
+    // Built whole: `DecisionResult::new` would allocate an empty echo only to drop it.
+    DecisionResult {
+        decision,
+        status,
+        obligations,
+        advice,
+        attributes: request.echo.clone(),
+        policy_identifiers: policy_ids,
     }
 }
 

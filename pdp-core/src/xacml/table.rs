@@ -15,12 +15,13 @@
 //! attribute — is detected at decision time, and the evaluator then falls back to ordinary
 //! evaluation. Policies of any other shape are always evaluated rule by rule.
 //!
-//! Request atoms: a test on an attribute of the *request* (not one a policy information point
-//! supplies) has the same answer for every decision on one prepared request. Such tests are
-//! registered once per PDP in [`RequestAtoms`] (at most [`MAX_REQUEST_ATOMS`], shared by all
-//! tables), answered when the request is prepared, and read at decision time as bits of one
-//! word: no lookup and no comparison left for them on the hot path. For the consent policy that
-//! is the purpose of use (ETREAT, COC); only the consent facts are tested per decision.
+//! Numbered tests ([`Atoms`]): every test of every table of one PDP gets a number (at most
+//! [`MAX_NUMBERED_ATOMS`]). A test on an attribute of the *request* (not one a policy
+//! information point supplies) has the same answer for every decision on one prepared request:
+//! it is answered when the request is prepared, and read at decision time as a bit of one
+//! word, with no lookup and no comparison left on the hot path. For the consent policy that is
+//! the purpose of use (ETREAT, COC); only the consent facts are tested per decision. The numbers
+//! also index the whole-tree table of [`crate::xacml::tree`].
 
 use super::combine::Algorithm;
 use super::context::Context;
@@ -49,47 +50,59 @@ pub struct TestedAttribute {
 pub struct RuleTable {
     /// The attributes tested at decision time.
     pub attributes: Vec<TestedAttribute>,
-    /// `(request atom, bit)`: tests answered when the request was prepared.
+    /// `(number, bit)`: tests on request attributes, answered when the request was prepared.
     prefilled: Vec<(u8, u32)>,
+    /// `(number, bit)` of every test, when all of them are numbered (see [`Atoms`]).
+    numbered: Option<Vec<(u8, u32)>>,
     /// Indexed by the bit combination: the first applicable rule, or `NONE`.
     entries: Vec<u16>,
 }
 
-/// The most request atoms one PDP answers at preparation (one bit each in a `u64`); tests
-/// beyond them stay decision-time tests.
-pub const MAX_REQUEST_ATOMS: usize = 32;
+/// The most tests one PDP numbers (one bit each in a `u64`); tests beyond them stay
+/// decision-time tests of their table.
+pub const MAX_NUMBERED_ATOMS: usize = 64;
 
-/// The membership tests on request attributes of all rule tables of one PDP (see the module
-/// docs), answered once per prepared request by [`RequestAtoms::answer`].
+/// Every membership test of every rule table of one PDP, numbered once (see the module docs).
+///
+/// The number of a test is its bit in two words: the request's answers to the tests on its own
+/// attributes ([`Atoms::answer`], at preparation), and the index of a whole-tree table
+/// ([`crate::xacml::tree`]), which also needs the tests on provided attributes.
 #[derive(Clone, Debug, Default)]
-pub struct RequestAtoms {
+pub struct Atoms {
     /// Keys an attribute provider supplies: their values are known only at decision time.
     provided: Vec<u64>,
-    atoms: Vec<Atom>,
+    atoms: Vec<NumberedAtom>,
 }
 
-impl RequestAtoms {
-    /// A registry that never registers a test on one of the `provided` keys.
+/// A numbered test, and whether it reads a provided attribute.
+#[derive(Clone, Debug)]
+struct NumberedAtom {
+    atom: Atom,
+    provided: bool,
+}
+
+impl Atoms {
+    /// A registry in which tests on the `provided` keys are decision-time tests.
     pub fn new(provided: &[u64]) -> Self {
-        RequestAtoms {
+        Atoms {
             provided: provided.to_vec(),
             atoms: Vec::new(),
         }
     }
 
-    /// The index of `atom`, registering it; `None` when it tests a provided attribute or the
-    /// registry is full.
+    /// The number of `atom`, numbering it if new; `None` when the registry is full.
     fn register(&mut self, atom: &Atom) -> Option<u8> {
-        if self.provided.contains(&atom.key) {
-            return None;
-        }
-        let existing = self.atoms.iter().position(|a| {
+        let existing = self.atoms.iter().position(|n| {
+            let a = &n.atom;
             a.key == atom.key && a.datatype == atom.datatype && a.literal.equals(&atom.literal)
         });
         let index = match existing {
             Some(i) => i,
-            None if self.atoms.len() < MAX_REQUEST_ATOMS => {
-                self.atoms.push(atom.clone());
+            None if self.atoms.len() < MAX_NUMBERED_ATOMS => {
+                self.atoms.push(NumberedAtom {
+                    atom: atom.clone(),
+                    provided: self.provided.contains(&atom.key),
+                });
                 self.atoms.len() - 1
             }
             None => return None,
@@ -97,10 +110,14 @@ impl RequestAtoms {
         u8::try_from(index).ok()
     }
 
-    /// Bit `i` set when request atom `i` holds for this request's own attributes.
+    /// Bit `i` set when test `i` reads the request's own attributes and holds for them.
     pub fn answer(&self, context: &Context) -> u64 {
         let mut bits = 0u64;
-        for (i, atom) in self.atoms.iter().enumerate() {
+        for (i, n) in self.atoms.iter().enumerate() {
+            if n.provided {
+                continue;
+            }
+            let atom = &n.atom;
             if context
                 .matching(atom.key, atom.datatype, None)
                 .any(|v| atom.literal.equals(v))
@@ -111,7 +128,29 @@ impl RequestAtoms {
         bits
     }
 
-    /// How many tests are registered.
+    /// The tests on provided attributes, grouped by attribute, each literal with the bit of its
+    /// number (for the whole-tree table, which exists only while every number is below 32).
+    pub(crate) fn provided_tests(&self) -> Vec<TestedAttribute> {
+        let mut tests: Vec<TestedAttribute> = Vec::new();
+        for (i, n) in self.atoms.iter().enumerate().filter(|(_, n)| n.provided) {
+            let a = &n.atom;
+            let bit = 1u32.checked_shl(i as u32).unwrap_or(0);
+            match tests
+                .iter_mut()
+                .find(|t| t.key == a.key && t.datatype == a.datatype)
+            {
+                Some(t) => t.literals.push((a.literal.clone(), bit)),
+                None => tests.push(TestedAttribute {
+                    key: a.key,
+                    datatype: a.datatype,
+                    literals: vec![(a.literal.clone(), bit)],
+                }),
+            }
+        }
+        tests
+    }
+
+    /// How many tests are numbered.
     pub fn len(&self) -> usize {
         self.atoms.len()
     }
@@ -134,6 +173,19 @@ impl RuleTable {
         bits
     }
 
+    /// The table's bits for a combination of test numbers, or `None` when not all of its tests
+    /// are numbered.
+    pub fn bits_of_numbered(&self, numbers: u64) -> Option<u32> {
+        let numbered = self.numbered.as_ref()?;
+        let mut bits = 0;
+        for &(atom, bit) in numbered {
+            if numbers >> atom & 1 != 0 {
+                bits |= bit;
+            }
+        }
+        Some(bits)
+    }
+
     /// The deciding rule for a combination of bits, if any.
     #[inline]
     pub fn rule_for(&self, bits: u32) -> Option<usize> {
@@ -144,12 +196,12 @@ impl RuleTable {
     }
 
     /// Builds the table for a policy, or `None` when the policy is not of the supported shape.
-    /// Tests on request attributes are registered in `request_atoms` where it has room.
+    /// Its tests are numbered in `atoms` while it has room.
     pub fn build(
         algorithm: Algorithm,
         rules: &[Rule],
         variables: &[Expr],
-        request_atoms: &mut RequestAtoms,
+        atoms_registry: &mut Atoms,
     ) -> Option<RuleTable> {
         if algorithm != Algorithm::FirstApplicable || rules.is_empty() || rules.len() >= 0xFFFF {
             return None;
@@ -179,11 +231,20 @@ impl RuleTable {
             .collect();
         let mut attributes: Vec<TestedAttribute> = Vec::new();
         let mut prefilled = Vec::new();
+        let mut numbered = Some(Vec::with_capacity(atoms.len()));
         for (bit, atom) in atoms.into_iter().enumerate() {
             let bit = 1u32 << bit;
-            if let Some(index) = request_atoms.register(&atom) {
-                prefilled.push((index, bit));
-                continue;
+            let number = atoms_registry.register(&atom);
+            match (number, &mut numbered) {
+                (Some(n), Some(all)) => all.push((n, bit)),
+                (None, _) => numbered = None,
+                _ => {}
+            }
+            if let Some(n) = number {
+                if !atoms_registry.provided.contains(&atom.key) {
+                    prefilled.push((n, bit));
+                    continue;
+                }
             }
             match attributes
                 .iter_mut()
@@ -200,6 +261,7 @@ impl RuleTable {
         Some(RuleTable {
             attributes,
             prefilled,
+            numbered,
             entries,
         })
     }

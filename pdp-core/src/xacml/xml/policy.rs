@@ -22,7 +22,7 @@ use crate::xacml::model::{
 };
 use crate::xacml::pdp::PolicyError;
 use crate::xacml::response::{AttributeAssignment, PolicyAction, PolicyKind};
-use crate::xacml::table::{RequestAtoms, RuleTable};
+use crate::xacml::table::{Atoms, RuleTable};
 use crate::xacml::value::Value;
 use crate::xacml::version::VersionMatch;
 use crate::xacml::xml::doc::{LineIndex, Position};
@@ -67,7 +67,7 @@ pub(crate) fn parse_policy_document(
     doc: &roxmltree::Document<'_>,
     symbols: &mut Symbols,
     errors: &mut Vec<PolicyError>,
-    rule_tables: Option<&mut RequestAtoms>,
+    rule_tables: Option<&mut Atoms>,
 ) -> Option<ParsedDoc> {
     let before = errors.len();
     let mut p = Parser {
@@ -123,7 +123,7 @@ struct Parser<'a, 'd> {
     ids: IdScope,
     /// Build [`RuleTable`]s for policies of the supported shape (when `Some`), registering
     /// their tests on request attributes here.
-    rule_tables: Option<&'a mut RequestAtoms>,
+    rule_tables: Option<&'a mut Atoms>,
 }
 
 type Opt<T> = Option<T>;
