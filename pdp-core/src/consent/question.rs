@@ -559,7 +559,7 @@ impl ClosedQuestionService {
     ) -> Result<Vec<PreparedRequest>, SoapFault> {
         QuestionView::parse(&request)?;
         mark_echo(&mut request);
-        Ok(self.pdp.prepare(&request, time))
+        Ok(self.pdp.prepare_owned(request, time))
     }
 
     /// Decides one prepared individual decision: one consent-index lookup and the policy set.
