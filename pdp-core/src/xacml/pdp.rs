@@ -312,9 +312,9 @@ struct Split {
     /// Where the entries of category `i` end in `entries` (they start where `i - 1`'s end).
     ends: Vec<usize>,
     /// The category indices grouped by category (groups in first-seen order, document order
-    /// within a group); `None` when no category repeats, the usual case: then the one
-    /// combination is every category in document order.
-    groups: Option<Vec<Vec<usize>>>,
+    /// within a group) and where each group ends in that list; `None` when no category
+    /// repeats, the usual case: then the one combination is every category in document order.
+    groups: Option<(Vec<usize>, Vec<usize>)>,
 }
 
 impl Split {
@@ -338,14 +338,18 @@ impl Split {
             .enumerate()
             .any(|(i, c)| categories[..i].iter().any(|d| same(c, d)));
         let groups = repeats.then(|| {
-            let mut groups: Vec<Vec<usize>> = Vec::new();
+            // The first category of each group, then every category after its group's last.
+            let mut members: Vec<usize> = Vec::with_capacity(categories.len());
+            let mut ends: Vec<usize> = Vec::new();
             for (i, c) in categories.iter().enumerate() {
-                match groups.iter_mut().find(|g| same(&categories[g[0]], c)) {
-                    Some(g) => g.push(i),
-                    None => groups.push(vec![i]),
+                if members.iter().any(|&m| same(&categories[m], c)) {
+                    continue;
                 }
+                members
+                    .extend((i..categories.len()).filter(|&j| j == i || same(&categories[j], c)));
+                ends.push(members.len());
             }
-            groups
+            (members, ends)
         });
         Split {
             entries,
@@ -364,34 +368,41 @@ impl Split {
     fn combinations(&self) -> usize {
         match &self.groups {
             None => 1,
-            Some(groups) => groups.iter().map(Vec::len).product(),
+            Some((_, ends)) => {
+                let mut start = 0;
+                ends.iter()
+                    .map(|&end| std::mem::replace(&mut start, end).abs_diff(end))
+                    .product()
+            }
         }
     }
 
     /// Calls `f` with the category indices of each combination, in order.
     fn for_each_combination(&self, mut f: impl FnMut(&[usize])) {
-        let Some(groups) = &self.groups else {
+        let Some((members, ends)) = &self.groups else {
             let all: Vec<usize> = (0..self.ends.len()).collect();
             return f(&all);
         };
-        // A mixed-radix counter over the groups, the last digit fastest.
-        let mut digits = vec![0usize; groups.len()];
-        let mut cats: Vec<usize> = groups.iter().map(|g| g[0]).collect();
+        let start = |g: usize| if g == 0 { 0 } else { ends[g - 1] };
+        // A mixed-radix counter over the groups, the last digit fastest: `at[g]` is the
+        // position in `members` of group `g`'s current category.
+        let mut at: Vec<usize> = (0..ends.len()).map(start).collect();
+        let mut cats: Vec<usize> = at.iter().map(|&i| members[i]).collect();
         loop {
             f(&cats);
-            let mut g = groups.len();
+            let mut g = ends.len();
             loop {
                 if g == 0 {
                     return;
                 }
                 g -= 1;
-                digits[g] += 1;
-                if digits[g] < groups[g].len() {
-                    cats[g] = groups[g][digits[g]];
+                at[g] += 1;
+                if at[g] < ends[g] {
+                    cats[g] = members[at[g]];
                     break;
                 }
-                digits[g] = 0;
-                cats[g] = groups[g][0];
+                at[g] = start(g);
+                cats[g] = members[at[g]];
             }
         }
     }
