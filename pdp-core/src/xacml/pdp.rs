@@ -450,13 +450,13 @@ mod tests {
                     id: Arc::from("id"),
                     issuer: None,
                     include_in_result: echo,
-                    values: vec![Value::String(Arc::from(value))],
+                    values: vec![Value::String(Arc::from(value))].into(),
                 },
                 super::super::request::RequestAttribute {
                     id: Arc::from("other"),
                     issuer: None,
                     include_in_result: false,
-                    values: vec![Value::Integer(1)],
+                    values: vec![Value::Integer(1)].into(),
                 },
             ],
         }

@@ -34,7 +34,7 @@ use super::stream::{is_xml_whitespace, xml_trim, Item, StreamError, Tag, XmlCurs
 use crate::xacml::datatype::DataType;
 use crate::xacml::hl7::{self, Cv, Ii, HL7_NS};
 use crate::xacml::model::Symbols;
-use crate::xacml::request::{Request, RequestAttribute, RequestCategory};
+use crate::xacml::request::{Request, RequestAttribute, RequestCategory, Values};
 use crate::xacml::value::{Value, ValueError};
 
 /// The XACML 3.0 core schema namespace.
@@ -455,7 +455,7 @@ impl<'c, 'a> RequestParser<'c, 'a> {
             None => None,
         };
         let include_in_result = self.flag("Attribute", "IncludeInResult")?;
-        let mut values = Vec::with_capacity(1);
+        let mut values = Values::new();
         while let Some(child) = self.next_child("Attribute")? {
             if child.local_in(XACML_NS) != Some("AttributeValue") {
                 return Err(unknown(&child, "Attribute"));
