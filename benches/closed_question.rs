@@ -127,13 +127,13 @@ fn typical_response() -> Response {
                 id: Arc::from("urn:oasis:names:tc:xacml:2.0:resource:resource-id"),
                 issuer: None,
                 include_in_result: true,
-                values: vec![Value::ii("2.16.840.1.113883.2.4.6.3", "999990019", None)],
+                values: vec![Value::ii("2.16.840.1.113883.2.4.6.3", "999990019", None)].into(),
             },
             RequestAttribute {
                 id: Arc::from("urn:ihe:iti:appc:2016:author-institution:id"),
                 issuer: None,
                 include_in_result: true,
-                values: vec![Value::ii("2.16.528.1.1007.3.3", "00000001", None)],
+                values: vec![Value::ii("2.16.528.1.1007.3.3", "00000001", None)].into(),
             },
         ],
     };
@@ -155,7 +155,8 @@ fn typical_response() -> Response {
                     id: Arc::from("urn:ihe:iti:appc:2016:document-entry:event-code"),
                     issuer: None,
                     include_in_result: true,
-                    values: vec![Value::cv(code, "2.16.840.1.113883.2.4.3.111.5.10.1", None)],
+                    values: vec![Value::cv(code, "2.16.840.1.113883.2.4.3.111.5.10.1", None)]
+                        .into(),
                 }],
             }),
         ]

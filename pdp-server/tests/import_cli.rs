@@ -265,7 +265,9 @@ fn bad_lines_are_reported_with_line_numbers_and_the_rest_is_imported() {
 fn a_killed_import_resumes_and_ends_as_a_clean_import() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("big.ndjson");
-    generate(&file, 8_000, 11);
+    // Big enough (about 80 000 lines, a few hundred batches of 100) that a release build cannot
+    // finish the import between the first committed batch and the kill.
+    generate(&file, 40_000, 11);
     let lines = std::fs::read_to_string(&file)
         .expect("read")
         .lines()

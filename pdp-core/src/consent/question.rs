@@ -23,7 +23,7 @@ use super::catalogue::Catalogue;
 use super::index::ConsentIndex;
 use super::pip::{ids, oids, ConsentProvider};
 use crate::protocol::soap::{self, SoapFault};
-use crate::xacml::request::{Request, RequestAttribute, RequestCategory, RequestTime};
+use crate::xacml::request::{Request, RequestAttribute, RequestCategory, RequestTime, Values};
 use crate::xacml::response::{DecisionResult, Response};
 use crate::xacml::value::Value;
 use crate::xacml::xml::doc::XmlLimits;
@@ -413,7 +413,7 @@ impl ClosedQuestion {
             id: Arc::from(id),
             issuer: None,
             include_in_result: echo,
-            values: vec![value],
+            values: Values::from_buf([value]),
         };
         let category =
             |cat: &str, xml_id: &str, attributes: Vec<RequestAttribute>| RequestCategory {
@@ -559,7 +559,7 @@ impl ClosedQuestionService {
     ) -> Result<Vec<PreparedRequest>, SoapFault> {
         QuestionView::parse(&request)?;
         mark_echo(&mut request);
-        Ok(self.pdp.prepare(&request, time))
+        Ok(self.pdp.prepare_owned(request, time))
     }
 
     /// Decides one prepared individual decision: one consent-index lookup and the policy set.

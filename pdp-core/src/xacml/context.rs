@@ -62,22 +62,34 @@ impl Context {
 
     /// A context from already interned entries (see [`interned_entries`]): used when several
     /// individual requests share categories, so that each category is interned once.
-    pub fn from_entries(mut entries: Vec<Entry>, symbols: &Symbols, time: RequestTime) -> Context {
-        if let Some(env) = symbols.get(ENVIRONMENT) {
-            let mut now: Option<[Value; 3]> = None;
-            for (i, id) in CURRENT_TIME_IDS.iter().enumerate() {
-                let Some(a) = symbols.get(id) else { continue };
-                let key = attr_key(env, a);
-                if entries.iter().any(|e| e.key == key) {
-                    continue;
-                }
-                let values = now.get_or_insert_with(|| Value::current_time_values(time));
-                entries.push(Entry {
-                    key,
-                    issuer: None,
-                    value: values[i].clone(),
-                });
+    pub fn from_entries(entries: Vec<Entry>, symbols: &Symbols, time: RequestTime) -> Context {
+        let keys = current_time_keys(symbols);
+        if keys.iter().all(Option::is_none) {
+            return Context::with_time(entries, &[]);
+        }
+        let now = Value::current_time_values(time);
+        let mut supplied = arrayvec::ArrayVec::<(u64, Value), 3>::new();
+        for (key, value) in keys.iter().zip(now) {
+            if let Some(key) = key {
+                supplied.push((*key, value));
             }
+        }
+        Context::with_time(entries, &supplied)
+    }
+
+    /// A context from interned entries and the current-time values `now` (keyed, from
+    /// [`current_time_keys`]), each supplied unless the request carries that attribute itself.
+    /// The caller computes the keys and values once for all individual requests of a request.
+    pub(crate) fn with_time(mut entries: Vec<Entry>, now: &[(u64, Value)]) -> Context {
+        for (key, value) in now {
+            if entries.iter().any(|e| e.key == *key) {
+                continue;
+            }
+            entries.push(Entry {
+                key: *key,
+                issuer: None,
+                value: value.clone(),
+            });
         }
         entries.sort_by_key(|e| e.key);
         let filter = entries.iter().fold(0, |f, e| f | filter_bit(e.key));
@@ -174,6 +186,15 @@ impl<'a> Lookup<'a> {
             .find(|(k, _)| *k == key)
             .map(|(_, s)| &**s)
     }
+}
+
+/// The keys of `current-dateTime`, `current-date` and `current-time` (in the order of
+/// [`Value::current_time_values`]), for those some policy mentions.
+pub(crate) fn current_time_keys(symbols: &Symbols) -> [Option<u64>; 3] {
+    let Some(env) = symbols.get(ENVIRONMENT) else {
+        return [None; 3];
+    };
+    CURRENT_TIME_IDS.map(|id| symbols.get(id).map(|a| attr_key(env, a)))
 }
 
 /// Appends the entries of one `<Attributes>` element, interned against `symbols`; attributes no

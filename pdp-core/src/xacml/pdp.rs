@@ -5,7 +5,7 @@ use std::fmt;
 use super::compile::{self, LoadedDoc};
 use std::sync::Arc;
 
-use super::context::{interned_entries, Context, Entry, Lookup};
+use super::context::{current_time_keys, interned_entries, Context, Entry, Lookup};
 use super::eval::{Evaluator, Outcome, Verdict};
 use super::model::{PolicyNode, Symbols};
 use super::provider::{
@@ -15,6 +15,7 @@ use super::request::{Request, RequestCategory, RequestTime};
 use super::response::{Decision, DecisionResult, PolicyIdentifier, Response, Status, StatusCode};
 use super::table::Atoms;
 use super::tree::TreeTable;
+use super::value::Value;
 use super::xml::doc::{parse_document, Position, XmlLimits};
 use super::xml::policy::parse_policy_document;
 
@@ -69,6 +70,9 @@ pub struct Pdp {
     request_atoms: Atoms,
     /// The whole tree as one table, when its shape allows (see [`crate::xacml::tree`]).
     tree: Option<TreeTable>,
+    /// The keys of the current-time attributes some policy mentions (see
+    /// [`current_time_keys`]), looked up once here rather than for every request.
+    time_keys: [Option<u64>; 3],
 }
 
 /// An individual decision request, interned and ready to evaluate (see [`Pdp::prepare`]).
@@ -162,12 +166,14 @@ impl Pdp {
             }]
         })?;
         let tree = TreeTable::build(&root, &request_atoms);
+        let time_keys = current_time_keys(&symbols);
         Ok(Pdp {
             root,
             symbols,
             provider,
             request_atoms,
             tree,
+            time_keys,
         })
     }
 
@@ -205,64 +211,67 @@ impl Pdp {
     /// Splits a request into its individual decision requests (Multiple Decision Profile:
     /// one per combination of repeated categories) and interns each against the policies.
     pub fn prepare(&self, request: &Request, time: RequestTime) -> Vec<PreparedRequest> {
-        let combinations = individual_requests(&request.categories);
-        // The echo of each category is built once and shared by every combination containing it.
-        let echoes: Vec<Option<Arc<RequestCategory>>> =
-            request.categories.iter().map(echo).collect();
-        let index_of = |c: &RequestCategory| {
-            request
-                .categories
-                .iter()
-                .position(|x| std::ptr::eq(x, c))
-                .unwrap_or(0)
-        };
-        // Each category is interned once, however many individual requests share it.
-        let interned: Vec<Vec<Entry>> = if combinations.len() > 1 {
-            request
-                .categories
-                .iter()
-                .map(|c| {
-                    let mut entries = Vec::new();
-                    interned_entries(c, &self.symbols, &mut entries);
-                    entries
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        combinations
-            .into_iter()
-            .map(|cats| {
-                let context = if interned.is_empty() {
-                    Context::new(cats.iter().copied(), &self.symbols, time)
-                } else {
-                    let mut entries = Vec::with_capacity(16);
-                    for c in &cats {
-                        entries.extend(interned[index_of(c)].iter().cloned());
-                    }
-                    Context::from_entries(entries, &self.symbols, time)
-                };
-                let provider_inputs = self.provider.as_ref().and_then(|bound| {
-                    bound.provider.prepare(&ProviderRequest {
-                        context: &context,
-                        input_keys: &bound.input_keys,
-                        time,
-                    })
-                });
-                PreparedRequest {
-                    echo: Arc::new(
-                        cats.iter()
-                            .filter_map(|c| echoes.get(index_of(c)).cloned().flatten())
-                            .collect(),
-                    ),
-                    return_policy_ids: request.return_policy_id_list,
-                    time,
-                    provider_inputs,
-                    request_atoms: self.request_atoms.answer(&context),
-                    context,
+        let split = Split::new(&request.categories, &self.symbols);
+        let echoes = request.categories.iter().map(echo).collect();
+        self.combine(&split, echoes, request.return_policy_id_list, time)
+    }
+
+    /// [`Pdp::prepare`] taking the request by value: the attributes to echo are moved into the
+    /// results instead of cloned (same individual requests, fewer allocations).
+    pub fn prepare_owned(&self, request: Request, time: RequestTime) -> Vec<PreparedRequest> {
+        let split = Split::new(&request.categories, &self.symbols);
+        let echoes = request.categories.into_iter().map(echo_owned).collect();
+        self.combine(&split, echoes, request.return_policy_id_list, time)
+    }
+
+    /// The individual requests of `split`, each with the echo of its categories.
+    fn combine(
+        &self,
+        split: &Split,
+        echoes: Vec<Option<Arc<RequestCategory>>>,
+        return_policy_ids: bool,
+        time: RequestTime,
+    ) -> Vec<PreparedRequest> {
+        let mut now = arrayvec::ArrayVec::<(u64, Value), 3>::new();
+        if self.time_keys.iter().any(Option::is_some) {
+            for (key, value) in self.time_keys.iter().zip(Value::current_time_values(time)) {
+                if let Some(key) = key {
+                    now.push((*key, value));
                 }
-            })
-            .collect()
+            }
+        }
+        let mut out = Vec::with_capacity(split.combinations());
+        split.for_each_combination(|cats| {
+            let len = cats
+                .iter()
+                .map(|&c| split.entries_of(c).len())
+                .sum::<usize>();
+            let mut entries = Vec::with_capacity(len + now.len());
+            for &c in cats {
+                entries.extend_from_slice(split.entries_of(c));
+            }
+            let context = Context::with_time(entries, &now);
+            let provider_inputs = self.provider.as_ref().and_then(|bound| {
+                bound.provider.prepare(&ProviderRequest {
+                    context: &context,
+                    input_keys: &bound.input_keys,
+                    time,
+                })
+            });
+            let echo = cats
+                .iter()
+                .filter_map(|&c| echoes.get(c).cloned().flatten())
+                .collect();
+            out.push(PreparedRequest {
+                echo: Arc::new(echo),
+                return_policy_ids,
+                time,
+                provider_inputs,
+                request_atoms: self.request_atoms.answer(&context),
+                context,
+            });
+        });
+        out
     }
 
     /// Decides one prepared individual request. This is the hot path: no parsing, no string
@@ -332,32 +341,114 @@ fn result_of(
     }
 }
 
-/// The individual requests of the Multiple Decision Profile's repeated-category scheme: one per
-/// combination that takes one `<Attributes>` of each category, categories in first-seen order.
-fn individual_requests(categories: &[RequestCategory]) -> Vec<Vec<&RequestCategory>> {
-    let mut groups: Vec<Vec<&RequestCategory>> = Vec::new();
-    for c in categories {
-        match groups.iter_mut().find(|g| g[0].category == c.category) {
-            Some(g) => g.push(c),
-            None => groups.push(vec![c]),
-        }
-    }
-    let mut out: Vec<Vec<&RequestCategory>> = vec![Vec::new()];
-    for g in &groups {
-        let mut next = Vec::with_capacity(out.len() * g.len());
-        for prefix in &out {
-            for c in g {
-                let mut combo = prefix.clone();
-                combo.push(*c);
-                next.push(combo);
-            }
-        }
-        out = next;
-    }
-    out
+/// A request's categories interned once and grouped for the Multiple Decision Profile's
+/// repeated-category scheme: one individual request per combination that takes one
+/// `<Attributes>` of each category, categories in first-seen order, the last category varying
+/// fastest. Computed before the categories are consumed (see [`Pdp::prepare_owned`]).
+struct Split {
+    /// The interned entries of every category, category after category.
+    entries: Vec<Entry>,
+    /// Where the entries of category `i` end in `entries` (they start where `i - 1`'s end).
+    ends: Vec<usize>,
+    /// The category indices grouped by category (groups in first-seen order, document order
+    /// within a group) and where each group ends in that list; `None` when no category
+    /// repeats, the usual case: then the one combination is every category in document order.
+    groups: Option<(Vec<usize>, Vec<usize>)>,
 }
 
-/// The attributes of one category marked `IncludeInResult`, if any.
+impl Split {
+    fn new(categories: &[RequestCategory], symbols: &Symbols) -> Split {
+        let total = categories
+            .iter()
+            .flat_map(|c| &c.attributes)
+            .map(|a| a.values.len())
+            .sum();
+        let mut entries = Vec::with_capacity(total);
+        let mut ends = Vec::with_capacity(categories.len());
+        for c in categories {
+            interned_entries(c, symbols, &mut entries);
+            ends.push(entries.len());
+        }
+        let same = |a: &RequestCategory, b: &RequestCategory| {
+            Arc::ptr_eq(&a.category, &b.category) || a.category == b.category
+        };
+        let repeats = categories
+            .iter()
+            .enumerate()
+            .any(|(i, c)| categories[..i].iter().any(|d| same(c, d)));
+        let groups = repeats.then(|| {
+            // The first category of each group, then every category after its group's last.
+            let mut members: Vec<usize> = Vec::with_capacity(categories.len());
+            let mut ends: Vec<usize> = Vec::new();
+            for (i, c) in categories.iter().enumerate() {
+                if members.iter().any(|&m| same(&categories[m], c)) {
+                    continue;
+                }
+                members
+                    .extend((i..categories.len()).filter(|&j| j == i || same(&categories[j], c)));
+                ends.push(members.len());
+            }
+            (members, ends)
+        });
+        Split {
+            entries,
+            ends,
+            groups,
+        }
+    }
+
+    /// The interned entries of category `i`.
+    fn entries_of(&self, i: usize) -> &[Entry] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.entries[start..self.ends[i]]
+    }
+
+    /// How many individual requests there are.
+    fn combinations(&self) -> usize {
+        match &self.groups {
+            None => 1,
+            Some((_, ends)) => {
+                let mut start = 0;
+                ends.iter()
+                    .map(|&end| std::mem::replace(&mut start, end).abs_diff(end))
+                    .product()
+            }
+        }
+    }
+
+    /// Calls `f` with the category indices of each combination, in order.
+    fn for_each_combination(&self, mut f: impl FnMut(&[usize])) {
+        let Some((members, ends)) = &self.groups else {
+            let all: Vec<usize> = (0..self.ends.len()).collect();
+            return f(&all);
+        };
+        let start = |g: usize| if g == 0 { 0 } else { ends[g - 1] };
+        // A mixed-radix counter over the groups, the last digit fastest: `at[g]` is the
+        // position in `members` of group `g`'s current category.
+        let mut at: Vec<usize> = (0..ends.len()).map(start).collect();
+        let mut cats: Vec<usize> = at.iter().map(|&i| members[i]).collect();
+        loop {
+            f(&cats);
+            let mut g = ends.len();
+            loop {
+                if g == 0 {
+                    return;
+                }
+                g -= 1;
+                at[g] += 1;
+                if at[g] < ends[g] {
+                    cats[g] = members[at[g]];
+                    break;
+                }
+                at[g] = start(g);
+                cats[g] = members[at[g]];
+            }
+        }
+    }
+}
+
+/// The attributes of one category marked `IncludeInResult`, if any (cloned: see
+/// [`echo_owned`] for the by-value form).
 fn echo(c: &RequestCategory) -> Option<Arc<RequestCategory>> {
     let attributes: Vec<_> = c
         .attributes
@@ -373,4 +464,106 @@ fn echo(c: &RequestCategory) -> Option<Arc<RequestCategory>> {
             attributes,
         })
     })
+}
+
+/// [`echo`] of a category the caller gives up: its attributes are filtered in place and moved.
+fn echo_owned(mut c: RequestCategory) -> Option<Arc<RequestCategory>> {
+    c.attributes.retain(|a| a.include_in_result);
+    (!c.attributes.is_empty()).then(|| {
+        c.has_content = false;
+        Arc::new(c)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn category(name: &str, value: &str, echo: bool) -> RequestCategory {
+        RequestCategory {
+            category: Arc::from(name),
+            xml_id: Some(Arc::from(value)),
+            has_content: true,
+            attributes: vec![
+                super::super::request::RequestAttribute {
+                    id: Arc::from("id"),
+                    issuer: None,
+                    include_in_result: echo,
+                    values: vec![Value::String(Arc::from(value))].into(),
+                },
+                super::super::request::RequestAttribute {
+                    id: Arc::from("other"),
+                    issuer: None,
+                    include_in_result: false,
+                    values: vec![Value::Integer(1)].into(),
+                },
+            ],
+        }
+    }
+
+    /// The combinations as the profile defines them, built the obvious way.
+    fn naive(categories: &[RequestCategory]) -> Vec<Vec<usize>> {
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (i, c) in categories.iter().enumerate() {
+            match groups
+                .iter_mut()
+                .find(|g| categories[g[0]].category == c.category)
+            {
+                Some(g) => g.push(i),
+                None => groups.push(vec![i]),
+            }
+        }
+        let mut out = vec![Vec::new()];
+        for g in &groups {
+            let mut next = Vec::new();
+            for prefix in &out {
+                for &c in g {
+                    let mut combo: Vec<usize> = prefix.clone();
+                    combo.push(c);
+                    next.push(combo);
+                }
+            }
+            out = next;
+        }
+        out
+    }
+
+    #[test]
+    fn combinations_follow_the_multiple_decision_profile_order() {
+        let layouts: [&[&str]; 5] = [
+            &[],
+            &["a"],
+            &["a", "b", "c"],
+            &["a", "b", "a", "c", "b", "b"],
+            &["x", "x", "x", "y", "z", "z"],
+        ];
+        for layout in layouts {
+            let categories: Vec<_> = layout
+                .iter()
+                .enumerate()
+                .map(|(i, c)| category(c, &i.to_string(), true))
+                .collect();
+            let split = Split::new(&categories, &Symbols::default());
+            let mut got = Vec::new();
+            split.for_each_combination(|cats| got.push(cats.to_vec()));
+            assert_eq!(got, naive(&categories), "layout {layout:?}");
+            assert_eq!(split.combinations(), got.len());
+        }
+    }
+
+    #[test]
+    fn echo_by_value_equals_echo_by_reference() {
+        for c in [
+            category("a", "1", true),
+            category("a", "2", false),
+            RequestCategory {
+                attributes: Vec::new(),
+                ..category("a", "3", true)
+            },
+        ] {
+            let by_ref = echo(&c);
+            let by_value = echo_owned(c);
+            assert_eq!(format!("{by_ref:?}"), format!("{by_value:?}"));
+        }
+    }
 }

@@ -32,6 +32,11 @@ pub struct RequestCategory {
     pub attributes: Vec<RequestAttribute>,
 }
 
+/// The values of one attribute: nearly always exactly one, kept inline (no allocation of its
+/// own); more spill to the heap. Build one with `smallvec![..]`, `Values::from_buf([v])` or
+/// `vec![..].into()`; it dereferences to a slice.
+pub type Values = smallvec::SmallVec<[Value; 1]>;
+
 /// One `<Attribute>` with its values (all values of one attribute share its id and issuer, but
 /// each value carries its own data type).
 #[derive(Clone, Debug)]
@@ -39,7 +44,7 @@ pub struct RequestAttribute {
     pub id: Arc<str>,
     pub issuer: Option<Arc<str>>,
     pub include_in_result: bool,
-    pub values: Vec<Value>,
+    pub values: Values,
 }
 
 /// The time at which a request is evaluated, supplied by the caller (the core never reads a

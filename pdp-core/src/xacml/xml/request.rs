@@ -34,7 +34,7 @@ use super::stream::{is_xml_whitespace, xml_trim, Item, StreamError, Tag, XmlCurs
 use crate::xacml::datatype::DataType;
 use crate::xacml::hl7::{self, Cv, Ii, HL7_NS};
 use crate::xacml::model::Symbols;
-use crate::xacml::request::{Request, RequestAttribute, RequestCategory};
+use crate::xacml::request::{Request, RequestAttribute, RequestCategory, Values};
 use crate::xacml::value::{Value, ValueError};
 
 /// The XACML 3.0 core schema namespace.
@@ -246,38 +246,44 @@ pub fn read_request<'a>(
         .map_err(|e| e.into_error(cursor))
 }
 
-/// An error with a byte offset, turned into a line and column only when reported.
-struct Located {
+/// An error with a byte offset, turned into a line and column only when reported. Boxed, so
+/// that every `Result` on the success path stays two words wider than its value at most.
+struct Located(Box<LocatedInner>);
+
+struct LocatedInner {
     kind: RequestErrorKind,
     offset: usize,
 }
 
 impl Located {
+    #[cold]
     fn new(kind: RequestErrorKind, offset: usize) -> Self {
-        Located { kind, offset }
+        Located(Box::new(LocatedInner { kind, offset }))
+    }
+
+    fn is_xml(&self) -> bool {
+        matches!(self.0.kind, RequestErrorKind::Xml(_))
     }
 
     fn into_error(self, cursor: &XmlCursor<'_>) -> RequestError {
         RequestError {
-            kind: self.kind,
-            position: cursor.position(self.offset),
+            position: cursor.position(self.0.offset),
+            kind: self.0.kind,
         }
     }
 }
 
 impl From<StreamError> for Located {
+    #[cold]
     fn from(e: StreamError) -> Self {
-        Located {
-            kind: RequestErrorKind::Xml(e.kind),
-            offset: e.offset,
-        }
+        Located::new(RequestErrorKind::Xml(e.kind), e.offset)
     }
 }
 
 /// A document that is not well-formed reports that, even when a schema-level problem comes
 /// first in it: the XML error is the more basic one (and what a tree-building parser reports).
 fn settle(cursor: &mut XmlCursor<'_>, e: Located) -> Located {
-    if matches!(e.kind, RequestErrorKind::Xml(_)) {
+    if e.is_xml() {
         return e;
     }
     match cursor.drain() {
@@ -410,7 +416,7 @@ impl<'c, 'a> RequestParser<'c, 'a> {
             None => None,
         };
         let mut has_content = false;
-        let mut attributes = Vec::with_capacity(4);
+        let mut attributes = Vec::with_capacity(8);
         while let Some(child) = self.next_child("Attributes")? {
             match child.local_in(XACML_NS) {
                 Some("Attribute") => {
@@ -449,7 +455,7 @@ impl<'c, 'a> RequestParser<'c, 'a> {
             None => None,
         };
         let include_in_result = self.flag("Attribute", "IncludeInResult")?;
-        let mut values = Vec::with_capacity(1);
+        let mut values = Values::new();
         while let Some(child) = self.next_child("Attribute")? {
             if child.local_in(XACML_NS) != Some("AttributeValue") {
                 return Err(unknown(&child, "Attribute"));

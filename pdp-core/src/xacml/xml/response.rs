@@ -452,7 +452,7 @@ mod tests {
                 id: Arc::from("urn:test:name"),
                 issuer: Some(Arc::from("hospital")),
                 include_in_result: true,
-                values: vec![string("Julius"), string("Hibbert\tMD")],
+                values: vec![string("Julius"), string("Hibbert\tMD")].into(),
             }],
         }));
         result.policy_identifiers = Some(vec![
@@ -654,7 +654,7 @@ mod tests {
                 id: Arc::from("urn:oasis:names:tc:xacml:2.0:resource:resource-id"),
                 issuer: None,
                 include_in_result: true,
-                values: vec![Value::ii("2.16.840.1.113883.2.4.6.3", "999990019", None)],
+                values: vec![Value::ii("2.16.840.1.113883.2.4.6.3", "999990019", None)].into(),
             }],
         }));
         result.obligations.push(PolicyAction {
