@@ -1219,3 +1219,121 @@ fn the_whole_tree_table_decides_like_ordinary_evaluation() {
     assert!(seen.iter().any(|s| s.contains("echo-x=a")), "{seen:?}");
     assert!(seen.iter().any(|s| s.contains("why=no")), "{seen:?}");
 }
+
+/// [`ClearanceProvider`]'s rules with its two levels declared as known values and supplied by
+/// index; the role `ghost` names an index it never declared (nothing is supplied for it).
+struct KnownClearanceProvider;
+
+impl pdp_core::xacml::AttributeProvider for KnownClearanceProvider {
+    fn inputs(&self) -> Vec<pdp_core::xacml::AttributeRef> {
+        ClearanceProvider.inputs()
+    }
+    fn outputs(&self) -> Vec<pdp_core::xacml::AttributeRef> {
+        ClearanceProvider.outputs()
+    }
+    fn known_values(&self) -> Vec<Vec<pdp_core::xacml::value::Value>> {
+        use pdp_core::xacml::value::Value;
+        vec![vec![
+            Value::String("low".into()),
+            Value::String("high".into()),
+        ]]
+    }
+    fn provide(
+        &self,
+        request: &pdp_core::xacml::ProviderRequest<'_>,
+        _prepared: Option<&pdp_core::xacml::provider::PreparedInputs>,
+        out: &mut pdp_core::xacml::ProvidedAttributes<'_>,
+    ) {
+        for v in request.values(0) {
+            match v.as_str() {
+                Some("doctor") => out.push_known(0, 1),
+                Some("ghost") => out.push_known(0, 7),
+                _ => out.push_known(0, 0),
+            }
+        }
+    }
+}
+
+/// Known values supplied by index decide like values supplied whole, through the ordinary
+/// evaluator (a policy set with targets) and through the whole-tree table (a membership
+/// policy); an undeclared index supplies nothing.
+#[test]
+fn known_provider_values_decide_like_values_supplied_whole() {
+    let is_in = |level: &str| {
+        format!(
+            r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in"><AttributeValue DataType="{STRING}">{level}</AttributeValue>{}</Apply>"#,
+            designator("clearance", false)
+        )
+    };
+    let tabled = policy(
+        "t",
+        "deny-overrides",
+        "<Target/>",
+        &format!(
+            "{}{}",
+            rule("high", "Permit", "", &condition(&is_in("high"))),
+            rule("low", "Deny", "", &condition(&is_in("low")))
+        ),
+    )
+    .replace(
+        "urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides",
+        "urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable",
+    );
+    let targeted = set(
+        "s",
+        "3.0:policy-combining-algorithm:deny-unless-permit",
+        &policy(
+            "p",
+            "deny-overrides",
+            &target(&format!(
+                r#"<Match MatchId="urn:oasis:names:tc:xacml:1.0:function:string-equal"><AttributeValue DataType="{STRING}">high</AttributeValue>{}</Match>"#,
+                designator("clearance", false)
+            )),
+            &rule("r", "Permit", "", ""),
+        )
+        .replacen(&format!(r#" xmlns="{NS}""#), "", 1),
+    );
+    for (text, tree) in [(&tabled, true), (&targeted, false)] {
+        let sources = [PolicySource {
+            name: "p.xml",
+            text,
+        }];
+        let compile = |provider: std::sync::Arc<dyn pdp_core::xacml::AttributeProvider>| {
+            match Pdp::compile_with_provider(&sources, &CompileOptions::default(), Some(provider)) {
+                Ok(p) => p,
+                Err(e) => panic!("{e:?}"),
+            }
+        };
+        let known = compile(std::sync::Arc::new(KnownClearanceProvider));
+        let whole = compile(std::sync::Arc::new(ClearanceProvider));
+        assert_eq!(known.tree_table_outcomes().is_some(), tree);
+        for role in ["doctor", "nurse"] {
+            let a = decide(&known, &[("role", role)]);
+            let b = decide(&whole, &[("role", role)]);
+            assert_eq!(a.decision, b.decision, "{role}");
+        }
+        let expected = if tree {
+            Decision::NotApplicable
+        } else {
+            Decision::Deny
+        };
+        assert_eq!(decide(&known, &[("role", "ghost")]).decision, expected);
+    }
+    let known_tabled = Pdp::compile_with_provider(
+        &[PolicySource {
+            name: "t.xml",
+            text: &tabled,
+        }],
+        &CompileOptions::default(),
+        Some(std::sync::Arc::new(KnownClearanceProvider)),
+    )
+    .expect("compiles");
+    assert_eq!(
+        decide(&known_tabled, &[("role", "doctor")]).decision,
+        Decision::Permit
+    );
+    assert_eq!(
+        decide(&known_tabled, &[("role", "nurse")]).decision,
+        Decision::Deny
+    );
+}

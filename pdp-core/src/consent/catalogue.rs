@@ -84,6 +84,12 @@ macro_rules! id_accessors {
             pub fn index(self) -> usize {
                 usize::from(self.0)
             }
+
+            /// The id at position `index` (from [`Self::index`] of an id of the same
+            /// catalogue: for ids packed and unpacked within one process).
+            pub(crate) fn from_index(index: u8) -> Self {
+                Self(index)
+            }
         }
     };
 }

@@ -21,10 +21,12 @@ use std::sync::Arc;
 
 use super::bsn::{Bsn, Ura};
 use super::catalogue::Catalogue;
+use super::catalogue::{ConsultingCategoryId, DataCategoryId, HolderCategoryId};
 use super::index::{ConsentIndex, FactsQuery};
 use super::record::{Choice, ChoiceSet};
 use crate::xacml::provider::{
     AttributeProvider, AttributeRef, PreparedInputs, ProvidedAttributes, ProviderRequest,
+    PREPARED_WORDS,
 };
 use crate::xacml::response::{Status, StatusCode};
 use crate::xacml::value::Value;
@@ -80,17 +82,11 @@ const OUT_CATEGORICAL: usize = 1;
 pub struct ConsentProvider {
     catalogue: Arc<Catalogue>,
     index: Arc<ConsentIndex>,
-    /// The choice strings, allocated once: supplying one is a reference-count increment.
-    choice_values: [Value; 3],
 }
 
 impl ConsentProvider {
     pub fn new(catalogue: Arc<Catalogue>, index: Arc<ConsentIndex>) -> Self {
-        ConsentProvider {
-            catalogue,
-            index,
-            choice_values: Choice::ALL.map(|c| Value::String(Arc::from(choice_name(c)))),
-        }
+        ConsentProvider { catalogue, index }
     }
 
     pub fn catalogue(&self) -> &Arc<Catalogue> {
@@ -101,10 +97,12 @@ impl ConsentProvider {
         &self.index
     }
 
-    fn push(&self, out: &mut ProvidedAttributes<'_>, output: usize, set: ChoiceSet) {
+    /// Supplies the choices of `set` as known values (see `known_values`): by index, so a
+    /// decision builds no string and touches no reference count.
+    fn push(out: &mut ProvidedAttributes<'_>, output: usize, set: ChoiceSet) {
         for (i, choice) in Choice::ALL.iter().enumerate() {
             if set.contains(*choice) {
-                out.push(output, self.choice_values[i].clone());
+                out.push_known(output, i);
             }
         }
     }
@@ -176,10 +174,25 @@ impl AttributeProvider for ConsentProvider {
         ]
     }
 
+    /// Both outputs are bags of choice names, in [`Choice::ALL`] order.
+    fn known_values(&self) -> Vec<Vec<Value>> {
+        let names = || {
+            Choice::ALL
+                .iter()
+                .map(|&c| Value::String(Arc::from(choice_name(c))))
+                .collect()
+        };
+        vec![names(), names()]
+    }
+
     /// Resolves the question's codes through the catalogue once, when the question is
-    /// prepared: the decision then only consults the index.
+    /// prepared: the decision then only consults the index. A valid question packs into two
+    /// words kept in the prepared request; a question with an unknown code keeps its message.
     fn prepare(&self, request: &ProviderRequest<'_>) -> Option<PreparedInputs> {
-        Some(Arc::new(self.query(request)))
+        Some(match self.query(request) {
+            Ok(q) => PreparedInputs::Words(pack(&q)),
+            Err(reason) => PreparedInputs::Shared(Arc::new(reason)),
+        })
     }
 
     fn provide(
@@ -188,28 +201,57 @@ impl AttributeProvider for ConsentProvider {
         prepared: Option<&PreparedInputs>,
         out: &mut ProvidedAttributes<'_>,
     ) {
-        let computed;
-        let query = match prepared.and_then(|p| p.downcast_ref::<Result<FactsQuery, String>>()) {
-            Some(q) => q,
-            None => {
-                computed = self.query(request);
-                &computed
-            }
+        // The time of this decision, not of preparation.
+        let now = request.time().unix_secs;
+        let query = match prepared {
+            Some(PreparedInputs::Words(w)) => unpack(w, now).ok_or_else(|| {
+                "the prepared consent question does not unpack; prepare it again".to_string()
+            }),
+            Some(PreparedInputs::Shared(reason)) => Err(reason
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_else(|| "the consent question could not be prepared".to_string())),
+            None => self.query(request),
         };
-        match query {
+        match &query {
             Ok(q) => {
-                // The time of this decision, not of preparation.
-                let q = FactsQuery {
-                    now: request.time().unix_secs,
-                    ..*q
-                };
+                let q = FactsQuery { now, ..*q };
                 let facts = self.index.facts(&q);
-                self.push(out, OUT_INDIVIDUAL, facts.individual);
-                self.push(out, OUT_CATEGORICAL, facts.categorical);
+                Self::push(out, OUT_INDIVIDUAL, facts.individual);
+                Self::push(out, OUT_CATEGORICAL, facts.categorical);
             }
             Err(reason) => out.fail_all(Status::new(StatusCode::ProcessingError, reason.clone())),
         }
     }
+}
+
+/// A facts query in two words (the time is the decision's, not packed): BSN and holder URA;
+/// holder category (or `u16::MAX` for none), data category and consulting category.
+fn pack(q: &FactsQuery) -> [u64; PREPARED_WORDS] {
+    let holder_category = q.holder_category.map_or(0xFFFF, |c| c.index() as u64);
+    [
+        u64::from(q.bsn.get()) | u64::from(q.holder.get()) << 32,
+        holder_category
+            | (q.data_category.index() as u64) << 16
+            | (q.consulting.index() as u64) << 32,
+    ]
+}
+
+/// The query [`pack`] packed, at time `now`; `None` if the words are not a packed query.
+fn unpack(w: &[u64; PREPARED_WORDS], now: i64) -> Option<FactsQuery> {
+    let byte = |word: u64, shift: u32| u8::try_from((word >> shift) & 0xFFFF).ok();
+    let holder_category = match (w[1] & 0xFFFF) as u16 {
+        0xFFFF => None,
+        c => Some(HolderCategoryId::from_index(u8::try_from(c).ok()?)),
+    };
+    Some(FactsQuery {
+        bsn: Bsn::from_u32(w[0] as u32).ok()?,
+        holder: Ura::from_u32((w[0] >> 32) as u32).ok()?,
+        holder_category,
+        data_category: DataCategoryId::from_index(byte(w[1], 16)?),
+        consulting: ConsultingCategoryId::from_index(byte(w[1], 32)?),
+        now,
+    })
 }
 
 /// The policy's name for a choice.
@@ -251,4 +293,39 @@ fn single_cv<'a>(request: &ProviderRequest<'a>, input: usize, system: &str) -> O
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A packed question unpacks to itself (with the decision's time), with and without a
+    /// holder category; words that are not a packed question (a BSN failing the 11-check)
+    /// do not unpack.
+    #[test]
+    fn facts_queries_pack_into_two_words_and_back() {
+        let catalogue = Catalogue::from_json(include_str!("../../../policies/mitz-catalogue.json"))
+            .expect("the shipped catalogue loads");
+        let q = FactsQuery {
+            bsn: Bsn::parse("999990019").expect("valid BSN"),
+            holder: Ura::parse("00000001").expect("valid URA"),
+            holder_category: catalogue.organisation_type("V6").map(|t| t.holder_category),
+            data_category: catalogue.data_category("GGC013").expect("known"),
+            consulting: catalogue.consulting_category_of_type("J8").expect("known"),
+            now: 1,
+        };
+        assert!(q.holder_category.is_some());
+        for q in [
+            q,
+            FactsQuery {
+                holder_category: None,
+                ..q
+            },
+        ] {
+            assert_eq!(unpack(&pack(&q), 42), Some(FactsQuery { now: 42, ..q }));
+        }
+        let mut broken = pack(&q);
+        broken[0] = (broken[0] & !0xFFFF_FFFF) | 999_990_018;
+        assert_eq!(unpack(&broken, 42), None);
+    }
 }

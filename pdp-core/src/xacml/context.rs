@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::datatype::DataType;
 use super::model::{attr_key, Symbols};
+use super::provider::Provided;
 use super::request::{RequestCategory, RequestTime};
 use super::response::Status;
 use super::value::Value;
@@ -134,12 +135,16 @@ impl Context {
 #[derive(Clone, Copy, Debug)]
 pub struct Lookup<'a> {
     base: &'a Context,
-    extra: &'a [Entry],
+    extra: &'a [Provided<'a>],
     failures: &'a [(u64, Box<Status>)],
 }
 
 impl<'a> Lookup<'a> {
-    pub fn new(base: &'a Context, extra: &'a [Entry], failures: &'a [(u64, Box<Status>)]) -> Self {
+    pub(crate) fn new(
+        base: &'a Context,
+        extra: &'a [Provided<'a>],
+        failures: &'a [(u64, Box<Status>)],
+    ) -> Self {
         Lookup {
             base,
             extra,
@@ -155,10 +160,12 @@ impl<'a> Lookup<'a> {
     /// All values of one attribute (any data type, any issuer).
     #[inline]
     pub fn values(&self, key: u64) -> impl Iterator<Item = &'a Entry> + 'a {
-        self.base
-            .values(key)
-            .iter()
-            .chain(self.extra.iter().filter(move |e| e.key == key))
+        self.base.values(key).iter().chain(
+            self.extra
+                .iter()
+                .map(Provided::entry)
+                .filter(move |e| e.key == key),
+        )
     }
 
     /// The values of one attribute with the given data type and (when given) issuer.

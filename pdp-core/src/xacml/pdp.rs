@@ -282,6 +282,7 @@ impl Pdp {
         };
         let mut provided = ProvidedAttributes {
             output_keys: &bound.output_keys,
+            known: &bound.known,
             entries: arrayvec::ArrayVec::new(),
             failures: Vec::new(),
             overflowed: 0,

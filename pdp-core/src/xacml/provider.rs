@@ -62,6 +62,15 @@ pub trait AttributeProvider: Send + Sync {
         None
     }
 
+    /// The closed set of values each output can take, when it has one: one list per output,
+    /// in output order (an empty or missing list for an output whose values are open). A
+    /// provider that declares them supplies those values with
+    /// [`ProvidedAttributes::push_known`], by index: the decision then neither builds nor
+    /// reference-counts a value. The default declares none.
+    fn known_values(&self) -> Vec<Vec<Value>> {
+        Vec::new()
+    }
+
     /// Supplies the outputs for one individual request; `prepared` is what
     /// [`AttributeProvider::prepare`] returned for it.
     fn provide(
@@ -73,13 +82,44 @@ pub trait AttributeProvider: Send + Sync {
 }
 
 /// What a provider computed when a request was prepared; see [`AttributeProvider::prepare`].
-pub type PreparedInputs = Arc<dyn Any + Send + Sync>;
+#[derive(Clone)]
+pub enum PreparedInputs {
+    /// A few words the provider packs itself. They are kept inside the prepared request, so a
+    /// decision reads them from a line it touches anyway: no allocation when preparing, no
+    /// pointer to follow (and likely no cache miss) when deciding.
+    Words([u64; PREPARED_WORDS]),
+    /// Anything else, shared.
+    Shared(Arc<dyn Any + Send + Sync>),
+}
+
+/// How many words [`PreparedInputs::Words`] holds.
+pub const PREPARED_WORDS: usize = 2;
+
+impl PreparedInputs {
+    /// The packed words, if the provider packed its inputs.
+    pub fn words(&self) -> Option<&[u64; PREPARED_WORDS]> {
+        match self {
+            PreparedInputs::Words(w) => Some(w),
+            PreparedInputs::Shared(_) => None,
+        }
+    }
+
+    /// The shared value, if it is a `T`.
+    pub fn shared<T: Any>(&self) -> Option<&T> {
+        match self {
+            PreparedInputs::Shared(v) => v.downcast_ref(),
+            PreparedInputs::Words(_) => None,
+        }
+    }
+}
 
 /// A provider with its inputs and outputs resolved to interned keys.
 pub(crate) struct BoundProvider {
     pub provider: Arc<dyn AttributeProvider>,
     pub input_keys: Vec<u64>,
     pub output_keys: Vec<u64>,
+    /// Per output, its known values as ready entries ([`AttributeProvider::known_values`]).
+    pub known: Vec<Vec<Entry>>,
 }
 
 impl BoundProvider {
@@ -89,11 +129,27 @@ impl BoundProvider {
             attr_key(symbols.intern(&a.category), symbols.intern(&a.attribute_id))
         };
         let input_keys = provider.inputs().iter().map(&mut key).collect();
-        let output_keys = provider.outputs().iter().map(&mut key).collect();
+        let output_keys: Vec<u64> = provider.outputs().iter().map(&mut key).collect();
+        let known = provider
+            .known_values()
+            .into_iter()
+            .zip(&output_keys)
+            .map(|(values, &key)| {
+                values
+                    .into_iter()
+                    .map(|value| Entry {
+                        key,
+                        issuer: None,
+                        value,
+                    })
+                    .collect()
+            })
+            .collect();
         BoundProvider {
             provider,
             input_keys,
             output_keys,
+            known,
         }
     }
 }
@@ -127,15 +183,33 @@ impl<'a> ProviderRequest<'a> {
 /// for provided attributes.
 pub const MAX_PROVIDED_VALUES: usize = 16;
 
+/// One supplied value: built for this decision, or one of the provider's known values.
+#[derive(Debug)]
+pub(crate) enum Provided<'a> {
+    Owned(Entry),
+    Known(&'a Entry),
+}
+
+impl Provided<'_> {
+    #[inline]
+    pub(crate) fn entry(&self) -> &Entry {
+        match self {
+            Provided::Owned(e) => e,
+            Provided::Known(e) => e,
+        }
+    }
+}
+
 /// What a provider supplies for one individual request.
 pub struct ProvidedAttributes<'a> {
     pub(crate) output_keys: &'a [u64],
-    pub(crate) entries: ArrayVec<Entry, MAX_PROVIDED_VALUES>,
+    pub(crate) known: &'a [Vec<Entry>],
+    pub(crate) entries: ArrayVec<Provided<'a>, MAX_PROVIDED_VALUES>,
     pub(crate) failures: Vec<(u64, Box<Status>)>,
     pub(crate) overflowed: usize,
 }
 
-impl ProvidedAttributes<'_> {
+impl<'a> ProvidedAttributes<'a> {
     /// Adds a value of output `output`.
     pub fn push(&mut self, output: usize, value: Value) {
         if let Some(&key) = self.output_keys.get(output) {
@@ -144,13 +218,26 @@ impl ProvidedAttributes<'_> {
                 issuer: None,
                 value,
             };
-            if self.entries.try_push(entry).is_err() {
+            if self.entries.try_push(Provided::Owned(entry)).is_err() {
                 self.overflowed += 1;
             }
         }
     }
 
-    /// How many pushed values did not fit ([`MAX_PROVIDED_VALUES`]).
+    /// Adds known value `index` of output `output` ([`AttributeProvider::known_values`]). An
+    /// index the provider did not declare adds nothing and is counted as not supplied
+    /// ([`ProvidedAttributes::overflowed`]).
+    #[inline]
+    pub fn push_known(&mut self, output: usize, index: usize) {
+        let entry = self.known.get(output).and_then(|values| values.get(index));
+        match entry {
+            Some(e) if self.entries.try_push(Provided::Known(e)).is_ok() => {}
+            _ => self.overflowed += 1,
+        }
+    }
+
+    /// How many pushed values were not supplied: beyond [`MAX_PROVIDED_VALUES`], or a known
+    /// value that was never declared.
     pub fn overflowed(&self) -> usize {
         self.overflowed
     }
