@@ -1177,15 +1177,16 @@ fn the_whole_tree_table_decides_like_ordinary_evaluation() {
     // x ∈ {a, b}, y ∈ {c, d}: four tests, sixteen outcomes.
     assert_eq!(with.tree_table_outcomes(), Some(16));
     assert_eq!(without.tree_table_outcomes(), None);
-    let actions = |list: &[pdp_core::xacml::response::PolicyAction]| -> Vec<String> {
-        list.iter()
-            .map(|a| {
-                let values: Vec<String> =
-                    a.assignments.iter().map(|x| x.value.to_string()).collect();
-                format!("{}={}", a.id, values.join(","))
-            })
-            .collect()
-    };
+    let actions =
+        |list: &[std::sync::Arc<pdp_core::xacml::response::PolicyAction>]| -> Vec<String> {
+            list.iter()
+                .map(|a| {
+                    let values: Vec<String> =
+                        a.assignments.iter().map(|x| x.value.to_string()).collect();
+                    format!("{}={}", a.id, values.join(","))
+                })
+                .collect()
+        };
     let xs = [vec![], vec!["a"], vec!["b"], vec!["a", "b"], vec!["z"]];
     let ys = [vec![], vec!["c"], vec!["d"], vec!["c", "d"]];
     let mut seen = std::collections::HashSet::new();

@@ -320,10 +320,10 @@ mod tests {
             _ => Outcome::indeterminate(Ext::DP, status()),
         };
         if code == P || code == D {
-            o.obligations.push(PolicyAction {
+            o.obligations.push(Arc::new(PolicyAction {
                 id: Arc::from(format!("ob{n}")),
                 assignments: Arc::new([]),
-            });
+            }));
         }
         o
     }

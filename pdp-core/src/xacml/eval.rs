@@ -373,17 +373,17 @@ impl<'a> Evaluator<'a> {
         &mut self,
         action: &ActionExpr,
         vars: &[Expr],
-    ) -> Result<PolicyAction, Box<Status>> {
+    ) -> Result<Arc<PolicyAction>, Box<Status>> {
         if let Some(constant) = &action.constant {
             return Ok(constant.clone());
         }
         if self.forced.is_some() {
             // Its assignments read the request: not a function of the tests alone.
             self.forced_inexact = true;
-            return Ok(PolicyAction {
+            return Ok(Arc::new(PolicyAction {
                 id: action.id.clone(),
                 assignments: Arc::new([]),
-            });
+            }));
         }
         let mut assignments = Vec::with_capacity(action.assignments.len());
         for a in &action.assignments {
@@ -399,10 +399,10 @@ impl<'a> Evaluator<'a> {
                 Val::Bag(b) => assignments.extend(b.values.into_iter().map(assignment)),
             }
         }
-        Ok(PolicyAction {
+        Ok(Arc::new(PolicyAction {
             id: action.id.clone(),
             assignments: assignments.into(),
-        })
+        }))
     }
 
     // ----- targets --------------------------------------------------------------------------

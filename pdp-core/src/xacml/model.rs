@@ -220,7 +220,7 @@ pub struct ActionExpr {
     pub applies_to: Effect,
     pub assignments: Vec<AssignmentExpr>,
     /// The evaluated action, when every assignment is a literal: built once at compile time.
-    pub constant: Option<PolicyAction>,
+    pub constant: Option<Arc<PolicyAction>>,
 }
 
 /// Obligation and advice expressions of a rule, policy or policy set.

@@ -119,8 +119,10 @@ pub struct MissingAttributeDetail {
 }
 
 /// The obligations or the advice of a result. A result nearly always carries none or one, so
-/// one is kept inline: deciding allocates nothing for them.
-pub type ActionList = SmallVec<[PolicyAction; 1]>;
+/// one is kept inline: deciding allocates nothing for them. Actions are shared: an action
+/// whose assignments are constant is built once at compile time, and putting it in a result
+/// is one reference-count increment.
+pub type ActionList = SmallVec<[Arc<PolicyAction>; 1]>;
 
 /// An obligation or an advice in a result, with its evaluated attribute assignments.
 ///

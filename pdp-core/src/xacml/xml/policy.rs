@@ -1031,9 +1031,11 @@ impl<'a, 'd: 'a> Parser<'a, 'd> {
                         _ => None,
                     })
                     .collect::<Option<Vec<_>>>()
-                    .map(|assignments| PolicyAction {
-                        id: id.clone(),
-                        assignments: assignments.into(),
+                    .map(|assignments| {
+                        Arc::new(PolicyAction {
+                            id: id.clone(),
+                            assignments: assignments.into(),
+                        })
                     });
                 out.push(ActionExpr {
                     id,

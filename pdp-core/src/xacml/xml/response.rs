@@ -11,6 +11,7 @@
 //! question's answer (domain model 2.9) shows it.
 
 use std::fmt::{self, Write as _};
+use std::sync::Arc;
 
 use quick_xml::escape::{escape, partial_escape};
 
@@ -99,7 +100,7 @@ fn write_status(status: &Status, out: &mut String) {
 }
 
 fn write_actions(
-    actions: &[PolicyAction],
+    actions: &[Arc<PolicyAction>],
     list: &str,
     element: &str,
     id_attribute: &str,
@@ -403,7 +404,7 @@ mod tests {
             issuer: Some(Arc::from("hr")),
         });
         let mut result = DecisionResult::new(Decision::Permit, status);
-        result.obligations.push(PolicyAction {
+        result.obligations.push(Arc::new(PolicyAction {
             id: Arc::from("urn:test:obligation:notify"),
             assignments: vec![
                 AttributeAssignment {
@@ -429,12 +430,12 @@ mod tests {
                 },
             ]
             .into(),
-        });
-        result.obligations.push(PolicyAction {
+        }));
+        result.obligations.push(Arc::new(PolicyAction {
             id: Arc::from("urn:test:obligation:empty"),
             assignments: Arc::new([]),
-        });
-        result.advice.push(PolicyAction {
+        }));
+        result.advice.push(Arc::new(PolicyAction {
             id: Arc::from("urn:test:advice"),
             assignments: vec![AttributeAssignment {
                 attribute_id: Arc::from("urn:test:flag"),
@@ -443,7 +444,7 @@ mod tests {
                 value: Value::Boolean(true),
             }]
             .into(),
-        });
+        }));
         Arc::make_mut(&mut result.attributes).push(Arc::new(RequestCategory {
             category: Arc::from(SUBJECT),
             xml_id: Some(Arc::from("s1")),
@@ -657,7 +658,7 @@ mod tests {
                 values: vec![Value::ii("2.16.840.1.113883.2.4.6.3", "999990019", None)].into(),
             }],
         }));
-        result.obligations.push(PolicyAction {
+        result.obligations.push(Arc::new(PolicyAction {
             id: Arc::from("urn:test:notify"),
             assignments: vec![AttributeAssignment {
                 attribute_id: Arc::from("urn:test:purpose"),
@@ -670,7 +671,7 @@ mod tests {
                 ),
             }]
             .into(),
-        });
+        }));
         let text = written(&Response {
             results: vec![result],
         });
