@@ -2,8 +2,10 @@
 //! shipped XACML policy set `policies/mitz-consent.xml` compiled once, with the compact
 //! [`ConsentIndex`] as its policy information point.
 //!
-//! What is timed per decision is [`ClosedQuestionService::decide_prepared`] on a question that
-//! was validated and prepared (interned, split per data category) beforehand — the "embedded
+//! What is timed per decision is [`ClosedQuestionService::decide_prepared_view`] (the decision
+//! read in place, as an embedding host reads it; `decide_prepared` makes the owned result of
+//! the same decision) on a question that was validated and prepared (interned, split per data
+//! category) beforehand — the "embedded
 //! decision on a parsed question" of issue 3. That includes the index lookup, the policy
 //! evaluation with its obligations and advice, and building the result with the echoed
 //! attributes. The type-to-category mapping through the catalogue happens inside, too (the
@@ -110,7 +112,8 @@ impl AkkoordEngine {
     /// Decides a prepared question. Only Permit and Deny are outcomes the peers can give; any
     /// other decision is reported as an error (with its status) so the check fails loudly.
     pub fn decide(&self, prepared: &PreparedRequest) -> Result<Outcome, AkkoordError> {
-        let result = self.service.decide_prepared(prepared);
+        // Read in place: the decision borrows the stored outcome and the question's echo.
+        let result = self.service.decide_prepared_view(prepared);
         let permit = match result.decision {
             Decision::Permit => true,
             Decision::Deny => false,

@@ -1338,3 +1338,55 @@ fn known_provider_values_decide_like_values_supplied_whole() {
         Decision::Deny
     );
 }
+
+/// A borrowed decision says exactly what the owned result says, on the whole-tree table's path
+/// (stored outcome, borrowed actions) and on the evaluator's (an obligation computed from the
+/// request).
+#[test]
+fn a_decision_view_says_what_the_owned_result_says() {
+    let echo_x = format!(
+        r#"<ObligationExpressions><ObligationExpression ObligationId="echo-x" FulfillOn="Permit"><AttributeAssignmentExpression AttributeId="x">{}</AttributeAssignmentExpression></ObligationExpression></ObligationExpressions>"#,
+        designator("x", false)
+    );
+    let text = policy(
+        "p",
+        "deny-overrides",
+        "<Target/>",
+        &format!(
+            r#"<Rule RuleId="a" Effect="Permit"><Condition><Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in"><AttributeValue DataType="{STRING}">a</AttributeValue>{}</Apply></Condition>{echo_x}</Rule>
+               <Rule RuleId="d" Effect="Deny"><AdviceExpressions><AdviceExpression AdviceId="why" AppliesTo="Deny"/></AdviceExpressions></Rule>"#,
+            designator("x", false)
+        ),
+    )
+    .replace(
+        "urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides",
+        "urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable",
+    );
+    let p = pdp(&[&text]);
+    assert!(p.tree_table_outcomes().is_some());
+    for (x, decision, obligations, advice) in [
+        ("a", Decision::Permit, vec!["echo-x"], vec![]),
+        ("b", Decision::Deny, vec![], vec!["why"]),
+    ] {
+        let xml = request_xml(&[("x", x)], "")
+            .replace(r#"IncludeInResult="false""#, r#"IncludeInResult="true""#);
+        let request = parse_request(xml.as_bytes(), &XmlLimits::default()).expect("parses");
+        let prepared = p.prepare(&request, NOW);
+        let view = p.decide_view(&prepared[0]);
+        let ids = |list: &[std::sync::Arc<pdp_core::xacml::response::PolicyAction>]| {
+            list.iter().map(|a| a.id.to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(view.decision, decision);
+        assert_eq!(ids(&view.obligations), obligations);
+        assert_eq!(ids(&view.advice), advice);
+        assert_eq!(view.attributes.len(), 1, "the echoed subject category");
+        let owned = p.decide(&prepared[0]);
+        assert_eq!(owned.decision, view.decision);
+        assert_eq!(owned.status, view.status);
+        assert_eq!(ids(&owned.obligations), ids(&view.obligations));
+        assert_eq!(ids(&owned.advice), ids(&view.advice));
+        assert!(std::sync::Arc::ptr_eq(&owned.attributes, view.attributes));
+        let result = view.into_result();
+        assert_eq!(ids(&result.obligations), obligations);
+    }
+}

@@ -24,7 +24,7 @@ use super::index::ConsentIndex;
 use super::pip::{ids, oids, ConsentProvider};
 use crate::protocol::soap::{self, SoapFault};
 use crate::xacml::request::{Request, RequestAttribute, RequestCategory, RequestTime, Values};
-use crate::xacml::response::{DecisionResult, Response};
+use crate::xacml::response::{DecisionResult, DecisionView, Response};
 use crate::xacml::value::Value;
 use crate::xacml::xml::doc::XmlLimits;
 use crate::xacml::{CompileOptions, Pdp, PolicyError, PolicySource, PreparedRequest};
@@ -565,6 +565,13 @@ impl ClosedQuestionService {
     /// Decides one prepared individual decision: one consent-index lookup and the policy set.
     pub fn decide_prepared(&self, prepared: &PreparedRequest) -> DecisionResult {
         self.pdp.decide(prepared)
+    }
+
+    /// [`ClosedQuestionService::decide_prepared`], borrowed: the decision reads the stored
+    /// outcome of the compiled policy set and the prepared question's echo (see
+    /// [`DecisionView`]); nothing is allocated or reference-counted.
+    pub fn decide_prepared_view<'a>(&'a self, prepared: &'a PreparedRequest) -> DecisionView<'a> {
+        self.pdp.decide_view(prepared)
     }
 
     /// Validates and decides a parsed question: one result per data category.

@@ -6,13 +6,15 @@ use super::compile::{self, LoadedDoc};
 use std::sync::Arc;
 
 use super::context::{current_time_keys, interned_entries, Context, Entry, Lookup};
-use super::eval::{Evaluator, Outcome, Verdict};
+use super::eval::{Evaluator, Verdict};
 use super::model::{PolicyNode, Symbols};
 use super::provider::{
     AttributeProvider, BoundProvider, PreparedInputs, ProvidedAttributes, ProviderRequest,
 };
 use super::request::{Request, RequestCategory, RequestTime};
-use super::response::{Decision, DecisionResult, PolicyIdentifier, Response, Status, StatusCode};
+use super::response::{
+    ActionList, Actions, Decision, DecisionResult, DecisionView, Response, Status, StatusCode,
+};
 use super::table::Atoms;
 use super::tree::TreeTable;
 use super::value::Value;
@@ -277,6 +279,13 @@ impl Pdp {
     /// Decides one prepared individual request. This is the hot path: no parsing, no string
     /// lookups.
     pub fn decide(&self, request: &PreparedRequest) -> DecisionResult {
+        self.decide_view(request).into_result()
+    }
+
+    /// [`Pdp::decide`] without taking ownership of anything: the result borrows the compiled
+    /// policies' stored outcome and the prepared request's echo (see [`DecisionView`]), for a
+    /// caller that reads or writes the decision right away.
+    pub fn decide_view<'a>(&'a self, request: &'a PreparedRequest) -> DecisionView<'a> {
         let Some(bound) = &self.provider else {
             return self.finish(request, Lookup::request_only(&request.context));
         };
@@ -301,45 +310,57 @@ impl Pdp {
         )
     }
 
-    /// Evaluates the root over `lookup` and builds the result.
-    fn finish(&self, request: &PreparedRequest, lookup: Lookup<'_>) -> DecisionResult {
+    /// Evaluates the root over `lookup`: the whole-tree table's stored outcome when it
+    /// applies, the evaluator otherwise.
+    fn finish<'a>(&'a self, request: &'a PreparedRequest, lookup: Lookup<'_>) -> DecisionView<'a> {
         if let Some(tree) = self.tree.as_ref().filter(|_| !request.return_policy_ids) {
             if let Some(outcome) = tree.outcome(&lookup, request.request_atoms) {
-                return result_of(request, outcome.clone(), None);
+                let (decision, status) = decision_of(outcome.verdict.clone());
+                let actions = |list: &'a ActionList| {
+                    Actions::Borrowed(if carries_actions(decision) { list } else { &[] })
+                };
+                return DecisionView {
+                    decision,
+                    status,
+                    obligations: actions(&outcome.obligations),
+                    advice: actions(&outcome.advice),
+                    attributes: &request.echo,
+                    policy_identifiers: None,
+                };
             }
         }
         let mut ev = Evaluator::new(lookup, request.request_atoms, request.return_policy_ids);
         let outcome = ev.eval_node(&self.root);
-        result_of(request, outcome, ev.policy_ids)
+        let (decision, status) = decision_of(outcome.verdict);
+        let (obligations, advice) = if carries_actions(decision) {
+            (outcome.obligations, outcome.advice)
+        } else {
+            Default::default()
+        };
+        DecisionView {
+            decision,
+            status,
+            obligations: Actions::Owned(obligations),
+            advice: Actions::Owned(advice),
+            attributes: &request.echo,
+            policy_identifiers: ev.policy_ids,
+        }
     }
 }
 
-/// The result of an individual request from the root's outcome.
-fn result_of(
-    request: &PreparedRequest,
-    outcome: Outcome,
-    policy_ids: Option<Vec<PolicyIdentifier>>,
-) -> DecisionResult {
-    let (decision, status) = match outcome.verdict {
+/// The decision and status of a verdict.
+fn decision_of(verdict: Verdict) -> (Decision, Status) {
+    match verdict {
         Verdict::Permit => (Decision::Permit, Status::ok()),
         Verdict::Deny => (Decision::Deny, Status::ok()),
         Verdict::NotApplicable => (Decision::NotApplicable, Status::ok()),
         Verdict::Indeterminate(_, status) => (Decision::Indeterminate, *status),
-    };
-    let (obligations, advice) = if matches!(decision, Decision::Permit | Decision::Deny) {
-        (outcome.obligations, outcome.advice)
-    } else {
-        Default::default()
-    };
-    // Built whole: `DecisionResult::new` would allocate an empty echo only to drop it.
-    DecisionResult {
-        decision,
-        status,
-        obligations,
-        advice,
-        attributes: request.echo.clone(),
-        policy_identifiers: policy_ids,
     }
+}
+
+/// Only a Permit or a Deny carries obligations and advice (section 7.18).
+fn carries_actions(decision: Decision) -> bool {
+    matches!(decision, Decision::Permit | Decision::Deny)
 }
 
 /// A request's categories interned once and grouped for the Multiple Decision Profile's

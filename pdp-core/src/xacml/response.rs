@@ -63,6 +63,66 @@ impl DecisionResult {
     }
 }
 
+/// A decision borrowed from the compiled policies and the prepared request
+/// ([`crate::xacml::Pdp::decide_view`]): everything a [`DecisionResult`] says, without copying
+/// it. When the policy tree decided by table, the obligations and advice are the stored
+/// outcome's and the echo is the prepared request's, so producing a view allocates nothing and
+/// touches no reference count. [`DecisionView::into_result`] makes the owned result.
+#[derive(Debug)]
+pub struct DecisionView<'a> {
+    pub decision: Decision,
+    pub status: Status,
+    pub obligations: Actions<'a>,
+    pub advice: Actions<'a>,
+    /// The request attributes marked `IncludeInResult`, grouped by category.
+    pub attributes: &'a Arc<Vec<Arc<RequestCategory>>>,
+    /// `Some` when the request asked for `ReturnPolicyIdList`.
+    pub policy_identifiers: Option<Vec<PolicyIdentifier>>,
+}
+
+impl DecisionView<'_> {
+    /// The owned result (reference-count increments, no deep copy).
+    pub fn into_result(self) -> DecisionResult {
+        DecisionResult {
+            decision: self.decision,
+            status: self.status,
+            obligations: self.obligations.into_list(),
+            advice: self.advice.into_list(),
+            attributes: self.attributes.clone(),
+            policy_identifiers: self.policy_identifiers,
+        }
+    }
+}
+
+/// The obligations or advice of a [`DecisionView`]: borrowed from an outcome stored at compile
+/// time, or computed for this decision. Reads as a slice.
+#[derive(Debug)]
+pub enum Actions<'a> {
+    Borrowed(&'a [Arc<PolicyAction>]),
+    Owned(ActionList),
+}
+
+impl Actions<'_> {
+    /// The list, owned.
+    pub fn into_list(self) -> ActionList {
+        match self {
+            Actions::Borrowed(actions) => actions.iter().cloned().collect(),
+            Actions::Owned(list) => list,
+        }
+    }
+}
+
+impl std::ops::Deref for Actions<'_> {
+    type Target = [Arc<PolicyAction>];
+
+    fn deref(&self) -> &[Arc<PolicyAction>] {
+        match self {
+            Actions::Borrowed(actions) => actions,
+            Actions::Owned(list) => list,
+        }
+    }
+}
+
 /// The status codes of XACML 3.0 section B.8.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum StatusCode {
