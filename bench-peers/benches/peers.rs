@@ -97,6 +97,17 @@ fn peers(c: &mut Criterion) {
             black_box(akkoord.decide(black_box(&prepared[i])).expect("decision"))
         })
     });
+    group.bench_function("akkoord-owned", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) % n;
+            black_box(
+                akkoord
+                    .decide_owned(black_box(&prepared[i]))
+                    .expect("decision"),
+            )
+        })
+    });
     drop(prepared);
 
     group.bench_function("naive", |b| {

@@ -19,7 +19,7 @@ use pdp_core::consent::index::ConsentIndex;
 use pdp_core::consent::question::{ClosedQuestion, ClosedQuestionService, Identifier};
 use pdp_core::consent::record::ConsentRecord;
 use pdp_core::xacml::request::RequestTime;
-use pdp_core::xacml::response::Decision;
+use pdp_core::xacml::response::{Decision, PolicyAction, Status};
 use pdp_core::xacml::{CompileOptions, PolicySource, PreparedRequest};
 
 use crate::model::{Outcome, Question};
@@ -113,27 +113,38 @@ impl AkkoordEngine {
     /// other decision is reported as an error (with its status) so the check fails loudly.
     pub fn decide(&self, prepared: &PreparedRequest) -> Result<Outcome, AkkoordError> {
         // Read in place: the decision borrows the stored outcome and the question's echo.
-        let result = self.service.decide_prepared_view(prepared);
-        let permit = match result.decision {
-            Decision::Permit => true,
-            Decision::Deny => false,
-            other => {
-                return Err(AkkoordError(format!(
-                    "decision {other:?}, status {:?}",
-                    result.status
-                )))
-            }
-        };
-        Ok(Outcome {
-            permit,
-            obligation: result
-                .obligations
-                .iter()
-                .any(|o| &*o.id == OBLIGATION_INFORM),
-            advice: result
-                .advice
-                .iter()
-                .any(|a| &*a.id == ADVICE_NOTHING_RECORDED),
-        })
+        let view = self.service.decide_prepared_view(prepared);
+        outcome(view.decision, &view.status, &view.obligations, &view.advice)
     }
+
+    /// [`AkkoordEngine::decide`] through the owned `DecisionResult` (reference counts taken
+    /// and dropped): the same decision, as a caller that keeps the result gets it.
+    pub fn decide_owned(&self, prepared: &PreparedRequest) -> Result<Outcome, AkkoordError> {
+        let r = self.service.decide_prepared(prepared);
+        outcome(r.decision, &r.status, &r.obligations, &r.advice)
+    }
+}
+
+/// The workload's outcome of a decision; only Permit and Deny are outcomes the peers can give,
+/// so any other decision is an error (with its status) and the agreement check fails loudly.
+fn outcome(
+    decision: Decision,
+    status: &Status,
+    obligations: &[Arc<PolicyAction>],
+    advice: &[Arc<PolicyAction>],
+) -> Result<Outcome, AkkoordError> {
+    let permit = match decision {
+        Decision::Permit => true,
+        Decision::Deny => false,
+        other => {
+            return Err(AkkoordError(format!(
+                "decision {other:?}, status {status:?}"
+            )))
+        }
+    };
+    Ok(Outcome {
+        permit,
+        obligation: obligations.iter().any(|o| &*o.id == OBLIGATION_INFORM),
+        advice: advice.iter().any(|a| &*a.id == ADVICE_NOTHING_RECORDED),
+    })
 }

@@ -76,7 +76,8 @@ pub fn cedar_outcomes(
     })
 }
 
-/// Akkoord's outcomes; a question it refuses or a decision other than Permit/Deny is an error.
+/// Akkoord's outcomes; a question it refuses, a decision other than Permit/Deny, or a borrowed
+/// decision that differs from the owned one is an error.
 pub fn akkoord_outcomes(
     akkoord: &AkkoordEngine,
     questions: &[Question],
@@ -85,10 +86,22 @@ pub fn akkoord_outcomes(
         .iter()
         .enumerate()
         .map(|(i, q)| {
-            akkoord
+            let p = akkoord
                 .prepare(q)
-                .and_then(|p| akkoord.decide(&p))
-                .map_err(|e| format!("question {i}: {e}"))
+                .map_err(|e| format!("question {i}: {e}"))?;
+            let view = akkoord
+                .decide(&p)
+                .map_err(|e| format!("question {i}: {e}"))?;
+            // The borrowed and the owned form of the decision must say the same.
+            let owned = akkoord
+                .decide_owned(&p)
+                .map_err(|e| format!("question {i}: {e}"))?;
+            if view != owned {
+                return Err(format!(
+                    "question {i}: the view says {view:?}, the owned result {owned:?}"
+                ));
+            }
+            Ok(view)
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(EngineOutcomes {
