@@ -435,6 +435,68 @@ fn invalid_policies_are_rejected_with_position() {
     assert!(e.message.contains("AttributeSelector"), "{e}");
 }
 
+/// `string-is-in(value, designator(id))`: a membership test, as rule tables compile.
+fn string_is_in(id: &str, value: &str) -> String {
+    format!(
+        r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in"><AttributeValue DataType="{STRING}">{value}</AttributeValue>{}</Apply>"#,
+        designator(id, false)
+    )
+}
+
+/// A target-less first-applicable policy with `body` (rules, variables, actions).
+fn first_applicable(id: &str, body: &str) -> String {
+    policy(id, "deny-overrides", "<Target/>", body).replace(
+        "urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides",
+        "urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable",
+    )
+}
+
+/// The obligation `echo-x` on Permit, assigning the request's values of `x`: an action that
+/// reads the request (not constant).
+fn echo_x_obligation() -> String {
+    format!(
+        r#"<ObligationExpressions><ObligationExpression ObligationId="echo-x" FulfillOn="Permit"><AttributeAssignmentExpression AttributeId="x">{}</AttributeAssignmentExpression></ObligationExpression></ObligationExpressions>"#,
+        designator("x", false)
+    )
+}
+
+/// `text` compiled with rule tables (and so the whole-tree table where it applies) and without.
+fn with_and_without_tables(text: &str) -> (Pdp, Pdp) {
+    let sources = [PolicySource {
+        name: "p.xml",
+        text,
+    }];
+    let with = Pdp::compile(&sources, &CompileOptions::default()).expect("compiles");
+    let without = Pdp::compile(
+        &sources,
+        &CompileOptions {
+            rule_tables: false,
+            ..CompileOptions::default()
+        },
+    )
+    .expect("compiles");
+    (with, without)
+}
+
+/// Every request of string attributes `x` ⊆ {a, b, z} (a, b, a and b, z, none) and
+/// `y` ⊆ {c, d}: the combinations the table tests below walk through.
+fn x_y_combinations() -> Vec<Vec<(&'static str, &'static str)>> {
+    let xs: [&[&str]; 5] = [&[], &["a"], &["b"], &["a", "b"], &["z"]];
+    let ys: [&[&str]; 4] = [&[], &["c"], &["d"], &["c", "d"]];
+    let mut out = Vec::new();
+    for x in xs {
+        for y in ys {
+            out.push(
+                x.iter()
+                    .map(|v| ("x", *v))
+                    .chain(y.iter().map(|v| ("y", *v)))
+                    .collect(),
+            );
+        }
+    }
+    out
+}
+
 fn set(id: &str, alg: &str, children: &str) -> String {
     format!(
         r#"<PolicySet xmlns="{NS}" PolicySetId="{id}" Version="1.0" PolicyCombiningAlgId="urn:oasis:names:tc:xacml:{alg}"><Target/>{children}</PolicySet>"#
@@ -972,12 +1034,7 @@ fn is_in_over_a_designator() {
 /// every combination of the tested values.
 #[test]
 fn rule_tables_decide_like_rule_by_rule_evaluation() {
-    let is_in = |id: &str, v: &str| {
-        format!(
-            r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in"><AttributeValue DataType="{STRING}">{v}</AttributeValue>{}</Apply>"#,
-            designator(id, false)
-        )
-    };
+    let is_in = string_is_in;
     let and = |a: &str, b: &str| {
         format!(r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:and">{a}{b}</Apply>"#)
     };
@@ -999,39 +1056,14 @@ fn rule_tables_decide_like_rule_by_rule_evaluation() {
         not(&is_in("y", "d")),
         and(&is_in("x", "b"), &is_in("y", "d")),
     );
-    let text = policy("p", "deny-overrides", "<Target/>", &body).replace(
-        "urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides",
-        "urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable",
-    );
-    let sources = [PolicySource {
-        name: "p.xml",
-        text: &text,
-    }];
-    let with = Pdp::compile(&sources, &CompileOptions::default()).expect("compiles");
-    let without = Pdp::compile(
-        &sources,
-        &CompileOptions {
-            rule_tables: false,
-            ..CompileOptions::default()
-        },
-    )
-    .expect("compiles");
-    let xs = [vec![], vec!["a"], vec!["b"], vec!["a", "b"], vec!["z"]];
-    let ys = [vec![], vec!["c"], vec!["d"], vec!["c", "d"]];
+    let (with, without) = with_and_without_tables(&first_applicable("p", &body));
     let mut seen = std::collections::HashSet::new();
-    for x in &xs {
-        for y in &ys {
-            let attrs: Vec<(&str, &str)> = x
-                .iter()
-                .map(|v| ("x", *v))
-                .chain(y.iter().map(|v| ("y", *v)))
-                .collect();
-            let a = decide(&with, &attrs);
-            let b = decide(&without, &attrs);
-            assert_eq!(a.decision, b.decision, "{attrs:?}");
-            assert_eq!(a.obligations.len(), b.obligations.len(), "{attrs:?}");
-            seen.insert(format!("{:?}{}", a.decision, a.obligations.len()));
-        }
+    for attrs in x_y_combinations() {
+        let a = decide(&with, &attrs);
+        let b = decide(&without, &attrs);
+        assert_eq!(a.decision, b.decision, "{attrs:?}");
+        assert_eq!(a.obligations.len(), b.obligations.len(), "{attrs:?}");
+        seen.insert(format!("{:?}{}", a.decision, a.obligations.len()));
     }
     assert!(
         seen.len() >= 3,
@@ -1044,18 +1076,6 @@ fn rule_tables_decide_like_rule_by_rule_evaluation() {
 /// than fit) must decide exactly like rule-by-rule evaluation, for values tested in each table.
 #[test]
 fn request_tests_beyond_the_prepared_ones_are_still_decided_exactly() {
-    let is_in = |v: &str| {
-        format!(
-            r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in"><AttributeValue DataType="{STRING}">{v}</AttributeValue>{}</Apply>"#,
-            designator("x", false)
-        )
-    };
-    let first_applicable = |body: String, id: &str| {
-        policy(id, "deny-overrides", "<Target/>", &body).replace(
-            "urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides",
-            "urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable",
-        )
-    };
     // Table t: rules "x holds v{t}_{i}" for i in 0..12, alternating Permit and Deny.
     let tables: String = (0..6)
         .map(|t| {
@@ -1066,27 +1086,14 @@ fn request_tests_beyond_the_prepared_ones_are_still_decided_exactly() {
                         &format!("r{i}"),
                         effect,
                         "",
-                        &condition(&is_in(&format!("v{t}_{i}"))),
+                        &condition(&string_is_in("x", &format!("v{t}_{i}"))),
                     )
                 })
                 .collect();
-            first_applicable(rules, &format!("p{t}"))
+            first_applicable(&format!("p{t}"), &rules)
         })
         .collect();
-    let text = set("s", FIRST, &tables);
-    let sources = [PolicySource {
-        name: "s.xml",
-        text: &text,
-    }];
-    let with = Pdp::compile(&sources, &CompileOptions::default()).expect("compiles");
-    let without = Pdp::compile(
-        &sources,
-        &CompileOptions {
-            rule_tables: false,
-            ..CompileOptions::default()
-        },
-    )
-    .expect("compiles");
+    let (with, without) = with_and_without_tables(&set("s", FIRST, &tables));
     let mut decisions = std::collections::HashSet::new();
     for t in 0..6 {
         for i in 0..12 {
@@ -1120,22 +1127,8 @@ fn request_tests_beyond_the_prepared_ones_are_still_decided_exactly() {
 /// policy-level advice — for every combination of the tested values.
 #[test]
 fn the_whole_tree_table_decides_like_ordinary_evaluation() {
-    let is_in = |id: &str, v: &str| {
-        format!(
-            r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in"><AttributeValue DataType="{STRING}">{v}</AttributeValue>{}</Apply>"#,
-            designator(id, false)
-        )
-    };
-    let first_applicable = |id: &str, body: &str| {
-        policy(id, "deny-overrides", "<Target/>", body).replace(
-            "urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides",
-            "urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable",
-        )
-    };
-    let echo_x = format!(
-        r#"<ObligationExpressions><ObligationExpression ObligationId="echo-x" FulfillOn="Permit"><AttributeAssignmentExpression AttributeId="x">{}</AttributeAssignmentExpression></ObligationExpression></ObligationExpressions>"#,
-        designator("x", false)
-    );
+    let is_in = string_is_in;
+    let echo_x = echo_x_obligation();
     let why = r#"<AdviceExpressions><AdviceExpression AdviceId="why" AppliesTo="Deny"><AttributeAssignmentExpression AttributeId="reason"><AttributeValue DataType="http://www.w3.org/2001/XMLSchema#string">no</AttributeValue></AttributeAssignmentExpression></AdviceExpression></AdviceExpressions>"#;
     let p1 = first_applicable(
         "p1",
@@ -1156,24 +1149,11 @@ fn the_whole_tree_table_decides_like_ordinary_evaluation() {
             is_in("x", "b"),
         ),
     );
-    let text = set(
+    let (with, without) = with_and_without_tables(&set(
         "s",
         "3.0:policy-combining-algorithm:deny-overrides",
         &format!("{p1}{p2}"),
-    );
-    let sources = [PolicySource {
-        name: "s.xml",
-        text: &text,
-    }];
-    let with = Pdp::compile(&sources, &CompileOptions::default()).expect("compiles");
-    let without = Pdp::compile(
-        &sources,
-        &CompileOptions {
-            rule_tables: false,
-            ..CompileOptions::default()
-        },
-    )
-    .expect("compiles");
+    ));
     // x ∈ {a, b}, y ∈ {c, d}: four tests, sixteen outcomes.
     assert_eq!(with.tree_table_outcomes(), Some(16));
     assert_eq!(without.tree_table_outcomes(), None);
@@ -1187,32 +1167,23 @@ fn the_whole_tree_table_decides_like_ordinary_evaluation() {
                 })
                 .collect()
         };
-    let xs = [vec![], vec!["a"], vec!["b"], vec!["a", "b"], vec!["z"]];
-    let ys = [vec![], vec!["c"], vec!["d"], vec!["c", "d"]];
     let mut seen = std::collections::HashSet::new();
-    for x in &xs {
-        for y in &ys {
-            let attrs: Vec<(&str, &str)> = x
-                .iter()
-                .map(|v| ("x", *v))
-                .chain(y.iter().map(|v| ("y", *v)))
-                .collect();
-            let a = decide(&with, &attrs);
-            let b = decide(&without, &attrs);
-            assert_eq!(a.decision, b.decision, "{attrs:?}");
-            assert_eq!(
-                actions(&a.obligations),
-                actions(&b.obligations),
-                "{attrs:?}"
-            );
-            assert_eq!(actions(&a.advice), actions(&b.advice), "{attrs:?}");
-            seen.insert(format!(
-                "{:?} {:?} {:?}",
-                a.decision,
-                actions(&a.obligations),
-                actions(&a.advice)
-            ));
-        }
+    for attrs in x_y_combinations() {
+        let a = decide(&with, &attrs);
+        let b = decide(&without, &attrs);
+        assert_eq!(a.decision, b.decision, "{attrs:?}");
+        assert_eq!(
+            actions(&a.obligations),
+            actions(&b.obligations),
+            "{attrs:?}"
+        );
+        assert_eq!(actions(&a.advice), actions(&b.advice), "{attrs:?}");
+        seen.insert(format!(
+            "{:?} {:?} {:?}",
+            a.decision,
+            actions(&a.obligations),
+            actions(&a.advice)
+        ));
     }
     // Permit with the echoed values of x, Deny with and without the policy's advice,
     // NotApplicable: the table's stored outcomes and the ordinary path are both exercised.
@@ -1260,25 +1231,14 @@ impl pdp_core::xacml::AttributeProvider for KnownClearanceProvider {
 /// policy); an undeclared index supplies nothing.
 #[test]
 fn known_provider_values_decide_like_values_supplied_whole() {
-    let is_in = |level: &str| {
-        format!(
-            r#"<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in"><AttributeValue DataType="{STRING}">{level}</AttributeValue>{}</Apply>"#,
-            designator("clearance", false)
-        )
-    };
-    let tabled = policy(
+    let is_in = |level: &str| string_is_in("clearance", level);
+    let tabled = first_applicable(
         "t",
-        "deny-overrides",
-        "<Target/>",
         &format!(
             "{}{}",
             rule("high", "Permit", "", &condition(&is_in("high"))),
             rule("low", "Deny", "", &condition(&is_in("low")))
         ),
-    )
-    .replace(
-        "urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides",
-        "urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable",
     );
     let targeted = set(
         "s",
@@ -1308,35 +1268,37 @@ fn known_provider_values_decide_like_values_supplied_whole() {
         let known = compile(std::sync::Arc::new(KnownClearanceProvider));
         let whole = compile(std::sync::Arc::new(ClearanceProvider));
         assert_eq!(known.tree_table_outcomes().is_some(), tree);
-        for role in ["doctor", "nurse"] {
+        for (role, tabled_decision) in [("doctor", Decision::Permit), ("nurse", Decision::Deny)] {
             let a = decide(&known, &[("role", role)]);
-            let b = decide(&whole, &[("role", role)]);
-            assert_eq!(a.decision, b.decision, "{role}");
+            assert_eq!(
+                a.decision,
+                decide(&whole, &[("role", role)]).decision,
+                "{role}"
+            );
+            if tree {
+                assert_eq!(a.decision, tabled_decision, "{role}");
+            }
+            // The request may carry the provided attribute itself; its values count as well.
+            let carried = [("role", role), ("clearance", "high")];
+            assert_eq!(
+                decide(&known, &carried).decision,
+                Decision::Permit,
+                "{role}"
+            );
+            assert_eq!(
+                decide(&whole, &carried).decision,
+                Decision::Permit,
+                "{role}"
+            );
         }
-        let expected = if tree {
+        // An undeclared known value supplies nothing: no clearance at all.
+        let nothing = if tree {
             Decision::NotApplicable
         } else {
             Decision::Deny
         };
-        assert_eq!(decide(&known, &[("role", "ghost")]).decision, expected);
+        assert_eq!(decide(&known, &[("role", "ghost")]).decision, nothing);
     }
-    let known_tabled = Pdp::compile_with_provider(
-        &[PolicySource {
-            name: "t.xml",
-            text: &tabled,
-        }],
-        &CompileOptions::default(),
-        Some(std::sync::Arc::new(KnownClearanceProvider)),
-    )
-    .expect("compiles");
-    assert_eq!(
-        decide(&known_tabled, &[("role", "doctor")]).decision,
-        Decision::Permit
-    );
-    assert_eq!(
-        decide(&known_tabled, &[("role", "nurse")]).decision,
-        Decision::Deny
-    );
 }
 
 /// A borrowed decision says exactly what the owned result says, on the whole-tree table's path
@@ -1344,23 +1306,14 @@ fn known_provider_values_decide_like_values_supplied_whole() {
 /// request).
 #[test]
 fn a_decision_view_says_what_the_owned_result_says() {
-    let echo_x = format!(
-        r#"<ObligationExpressions><ObligationExpression ObligationId="echo-x" FulfillOn="Permit"><AttributeAssignmentExpression AttributeId="x">{}</AttributeAssignmentExpression></ObligationExpression></ObligationExpressions>"#,
-        designator("x", false)
-    );
-    let text = policy(
+    let text = first_applicable(
         "p",
-        "deny-overrides",
-        "<Target/>",
         &format!(
-            r#"<Rule RuleId="a" Effect="Permit"><Condition><Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in"><AttributeValue DataType="{STRING}">a</AttributeValue>{}</Apply></Condition>{echo_x}</Rule>
+            r#"<Rule RuleId="a" Effect="Permit"><Condition>{}</Condition>{}</Rule>
                <Rule RuleId="d" Effect="Deny"><AdviceExpressions><AdviceExpression AdviceId="why" AppliesTo="Deny"/></AdviceExpressions></Rule>"#,
-            designator("x", false)
+            string_is_in("x", "a"),
+            echo_x_obligation(),
         ),
-    )
-    .replace(
-        "urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides",
-        "urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable",
     );
     let p = pdp(&[&text]);
     assert!(p.tree_table_outcomes().is_some());
