@@ -68,8 +68,9 @@ pub struct Pdp {
     root: PolicyNode,
     symbols: Symbols,
     provider: Option<BoundProvider>,
-    /// The rule tables' tests on request attributes, answered in [`Pdp::prepare`].
-    request_atoms: Atoms,
+    /// The numbered tests of the rule tables; those on request attributes are answered in
+    /// [`Pdp::prepare`].
+    atoms: Atoms,
     /// The whole tree as one table, when its shape allows (see [`crate::xacml::tree`]).
     tree: Option<TreeTable>,
     /// The keys of the current-time attributes some policy mentions (see
@@ -128,7 +129,7 @@ impl Pdp {
         }
         let mut symbols = Symbols::default();
         let provider = provider.map(|p| BoundProvider::bind(p, &mut symbols));
-        let mut request_atoms = Atoms::new(provider.as_ref().map_or(&[], |p| &p.output_keys[..]));
+        let mut atoms = Atoms::new(provider.as_ref().map_or(&[], |p| &p.output_keys[..]));
         let mut errors = Vec::new();
         let mut docs = Vec::with_capacity(sources.len());
         for src in sources {
@@ -148,7 +149,7 @@ impl Pdp {
                 &doc,
                 &mut symbols,
                 &mut errors,
-                options.rule_tables.then_some(&mut request_atoms),
+                options.rule_tables.then_some(&mut atoms),
             ) {
                 docs.push(LoadedDoc {
                     file: src.name.to_string(),
@@ -167,13 +168,13 @@ impl Pdp {
                 message: "the root policy could not be compiled".to_string(),
             }]
         })?;
-        let tree = TreeTable::build(&root, &request_atoms);
+        let tree = TreeTable::build(&root, &atoms);
         let time_keys = current_time_keys(&symbols);
         Ok(Pdp {
             root,
             symbols,
             provider,
-            request_atoms,
+            atoms,
             tree,
             time_keys,
         })
@@ -269,7 +270,7 @@ impl Pdp {
                 return_policy_ids,
                 time,
                 provider_inputs,
-                request_atoms: self.request_atoms.answer(&context),
+                request_atoms: self.atoms.answer(&context),
                 context,
             });
         });

@@ -121,8 +121,8 @@ struct Parser<'a, 'd> {
     symbols: &'a mut Symbols,
     errors: &'a mut Vec<PolicyError>,
     ids: IdScope,
-    /// Build [`RuleTable`]s for policies of the supported shape (when `Some`), registering
-    /// their tests on request attributes here.
+    /// Build [`RuleTable`]s for policies of the supported shape (when `Some`), numbering
+    /// their tests here (see [`Atoms`]).
     rule_tables: Option<&'a mut Atoms>,
 }
 
