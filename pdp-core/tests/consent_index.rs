@@ -529,12 +529,14 @@ fn generated_data_set_loads_completely() {
     let index = ConsentIndex::from_partitions(&c, 200_000, count, parts);
     assert_eq!(index.len(), 200_000);
     assert_eq!(index.record_count(), count);
-    // Exact size after the build's shrink: 16 bytes a record (≈ 2 per citizen), a 64-byte
-    // bucket and its 4-byte hint per 7 × 0.7 citizens, and 128 bytes per shard header (2.6
-    // bytes per citizen at this size) plus per shard up to one bucket of rounding.
+    // Size after the build's shrink: per 7 × 0.7 citizens one 64-byte bucket and its slot of
+    // 12 records of 16 bytes (≈ 10 used); the runs that do not fit their slot (at most a
+    // quarter of the records here) after the slots; 64 bytes per shard header (1.3 bytes per
+    // citizen at this size), and per shard up to one bucket of rounding.
     let per_citizen = index.heap_bytes() as f64 / 200_000.0;
-    let expected =
-        16.0 * count as f64 / 200_000.0 + 68.0 / (7.0 * 0.7) + 4096.0 * 128.0 / 200_000.0;
+    let expected = (64.0 + 12.0 * 16.0) / (7.0 * 0.7)
+        + 0.25 * 16.0 * count as f64 / 200_000.0
+        + 4096.0 * 64.0 / 200_000.0;
     assert!(
         per_citizen < expected + 4.0,
         "{per_citizen} bytes per citizen, expected about {expected}"

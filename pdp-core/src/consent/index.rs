@@ -28,30 +28,32 @@
 //!   A packed record is **16 bytes**: holder `u32` (URA, or holder-category id with the top bit
 //!   set), valid-from and valid-until `u32` (seconds since 2000-01-01 UTC; 0 and `u32::MAX`
 //!   mean open), consulting set `u16`, data category `u8`, and one byte of state (choice: 2 bits,
-//!   minor state: 2 bits, last-of-run: 1 bit). After a build or compaction the runs lie in
-//!   bucket order; 95 % of citizens have at most 3 records (48 bytes), so a hit reads one
-//!   record line, or two adjacent ones (fetched in parallel, not one after the other).
+//!   minor state: 2 bits, last-of-run: 1 bit). After a build or compaction the arena is laid
+//!   out in **slots**: bucket `b`'s citizens' runs lie in records `b × 12 ..`, three lines (a
+//!   bucket holds 4.9 citizens of about two records at the build load); runs that do not fit
+//!   their slot follow all the slots.
 //!
-//! A lookup therefore makes two dependent memory accesses for a citizen with a profile (bucket,
-//! then records) and one for a citizen without, after the shard header, which stays cached
-//! (512 KiB for all shards). To overlap the two, each bucket has a *hint*: where its citizens'
-//! runs began at the last compaction (4 bytes per bucket, about 15 MB nationally, dense enough
-//! to stay in the last-level cache). A lookup reads the hint and starts loading those record
-//! lines while the bucket line is still on its way; a hint made stale by later moves only
-//! wastes that read. Measured at 18 M citizens: about 5 % off the embedded decision.
+//! A lookup needs two memory trips for a citizen with a profile (bucket, then records) and one
+//! for a citizen without, after the shard header, which stays cached (256 KiB for all shards).
+//! The slots make the second address known from the hash alone: a lookup starts loading its
+//! bucket's slot together with the bucket line, so the two trips overlap instead of following
+//! each other. A run that spilled or moved since the last compaction is found the same way,
+//! only without that overlap. Measured at 18 M citizens, against per-bucket hints read first
+//! (an earlier design): 305 → 247 ns per decision.
 //!
-//! For 18 million citizens with 36 million records: 36 M × 16 B = 576 MB of records plus
-//! 18 M / (7 × 0.7) × 64 B = 235 MB of buckets, about 811 MB (≈ 45 bytes per citizen) plus
-//! 512 KiB of shard headers and 15 MB of hints. Fields the decision never reads (who recorded it, when, catalogue
-//! version) stay in the store and in [`ConsentRecord`]; the index keeps only what
-//! [`ConsentIndex::facts`] needs, plus the minor state so that a pending choice still replaces
-//! an older one with the same key.
+//! For 18 million citizens with 36 million records: 3.67 M buckets of 64 B (235 MB) and their
+//! slots of 192 B (705 MB), plus the spilled runs: 954 MiB of heap, 1 049 MiB resident (61
+//! bytes per citizen), against 788 MiB for a dense arena — about 150 MB bought for one memory
+//! trip per decision, inside the 1.5 GiB budget. Fields the decision never reads (who recorded
+//! it, when, catalogue version) stay in the store and in [`ConsentRecord`]; the index keeps
+//! only what [`ConsentIndex::facts`] needs, plus the minor state so that a pending choice still
+//! replaces an older one with the same key.
 //!
 //! Arena maintenance: a citizen whose run is at the end of its shard's arena grows in place;
-//! otherwise the run moves to the end and the old copy becomes garbage. A shard compacts itself
-//! when garbage exceeds a quarter of its live records, and arenas grow by an eighth at a time,
-//! so steady-state churn costs at most about 1.4× the live size; [`ConsentIndex::shrink_to_fit`]
-//! returns to the exact size.
+//! otherwise the run moves to the end and the old copy becomes garbage (slot padding is not
+//! garbage). A shard compacts itself, back into slots, when garbage exceeds a quarter of its
+//! live records, and arenas grow by an eighth at a time, so steady-state churn costs at most
+//! about 1.4× the compacted size; [`ConsentIndex::shrink_to_fit`] returns to it.
 //!
 //! # Time range
 //!
@@ -270,8 +272,7 @@ impl Bucket {
     }
 }
 
-/// The contents of one shard. With the lock word, the fields a lookup needs first (lock,
-/// buckets, arena, counts) fill the header's first line; the hints follow on the second.
+/// The contents of one shard: with the lock word, 64 bytes, so a shard header is one line.
 #[derive(Default)]
 struct Table {
     buckets: Box<[Bucket]>,
@@ -280,20 +281,21 @@ struct Table {
     citizens: u32,
     /// Records in use (the rest of `records` is garbage left by moves and removals).
     live: u32,
-    /// Per bucket, where the runs of its citizens began in the arena at the last compaction
-    /// (which lays runs out in bucket order); empty when the buckets changed since. Only a
-    /// prefetch hint: a stale hint costs a wasted prefetch, never a wrong answer.
-    hints: Box<[u32]>,
+    /// The bucket count the arena was laid out in slots for at the last compaction (bucket
+    /// `b`'s runs from record `b × SLOT_RECORDS` on), or 0 when the buckets changed since.
+    slotted: u32,
+    /// Unused records of the slots at the last compaction: not garbage, room by design.
+    padding: u32,
 }
 
-/// One shard, on its own two cache lines (4096 headers: 512 KiB, which stays in cache).
+/// One shard, alone on its cache line.
 #[repr(align(64))]
 #[derive(Default)]
 struct Shard {
     table: RwLock<Table>,
 }
 
-const _: () = assert!(std::mem::size_of::<Shard>() == 128);
+const _: () = assert!(std::mem::size_of::<Shard>() == 64);
 
 /// What [`ConsentIndex::upsert`] did.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -358,7 +360,7 @@ impl std::fmt::Debug for ConsentIndex {
 
 impl ConsentIndex {
     /// An empty index for records coded in `catalogue` (it keeps the data-category hierarchy,
-    /// 32 bytes). Allocates the 4096 empty shards (512 KiB).
+    /// 32 bytes). Allocates the 4096 empty shards (256 KiB).
     pub fn new(catalogue: &Catalogue) -> ConsentIndex {
         ConsentIndex::with_shards(catalogue, DEFAULT_SHARD_BITS)
     }
@@ -500,7 +502,7 @@ impl ConsentIndex {
         let bsn = q.bsn.get();
         let h = hash(bsn);
         let table = self.shard(h).table.read();
-        table.prefetch_runs(h);
+        table.prefetch_slot(h);
         let Some(start) = table.find(bsn, h) else {
             return ConsentFacts::default();
         };
@@ -645,31 +647,40 @@ impl ConsentIndex {
                     let t = s.table.read();
                     t.buckets.len() * std::mem::size_of::<Bucket>()
                         + t.records.capacity() * std::mem::size_of::<Packed>()
-                        + t.hints.len() * std::mem::size_of::<u32>()
                 })
                 .sum::<usize>()
     }
 }
 
-/// Lines of records read ahead from a bucket's hint: a bucket's citizens have about ten
-/// records together (4.9 citizens of about two records at the build load), 160 bytes.
-const PREFETCH_LINES: usize = 3;
+/// Records in a bucket's slot: 3 lines, room for the runs of its citizens at the build load
+/// (4.9 citizens of about two records, 9.8 records) with some to spare.
+const SLOT_RECORDS: usize = 12;
 /// Records per cache line.
 const RECORDS_PER_LINE: usize = 64 / std::mem::size_of::<Packed>();
+/// A record no lane points at (slot padding): last of its run, and never applies.
+const PAD: Packed = Packed {
+    holder: 0,
+    valid_from: 0,
+    valid_until: 0,
+    consulting: 0,
+    data_category: 0,
+    state: STATE_LAST | STATE_MINOR_BLOCKS,
+};
 
 impl Table {
-    /// Starts loading the records of the home bucket of `h` from its hint, so that the arena
-    /// line arrives while the bucket line is still on its way: the two loads of a lookup
-    /// overlap instead of following each other. Plain loads, kept by `black_box`; their values
-    /// are not used.
+    /// Starts loading the slot of the home bucket of `h` — where a compacted arena keeps that
+    /// bucket's runs — at the same time as the bucket line itself: both addresses follow from
+    /// the hash, so the two memory trips of a lookup overlap instead of following each other.
+    /// Plain loads kept by `black_box`; their values are not used.
     #[inline]
-    fn prefetch_runs(&self, h: u64) {
-        let Some(&hint) = self.hints.get(home(h, self.buckets.len())) else {
+    fn prefetch_slot(&self, h: u64) {
+        let n = self.buckets.len();
+        if n == 0 || self.slotted as usize != n {
             return;
-        };
-        let hint = hint as usize;
-        for line in 0..PREFETCH_LINES {
-            if let Some(r) = self.records.get(hint + line * RECORDS_PER_LINE) {
+        }
+        let slot = home(h, n) * SLOT_RECORDS;
+        for line in 0..SLOT_RECORDS / RECORDS_PER_LINE {
+            if let Some(r) = self.records.get(slot + line * RECORDS_PER_LINE) {
                 std::hint::black_box(r.state);
             }
         }
@@ -833,37 +844,70 @@ impl Table {
         }
     }
 
+    /// Records that are neither live nor slot padding.
+    fn garbage(&self) -> usize {
+        (self.records.len() - self.live as usize).saturating_sub(self.padding as usize)
+    }
+
     fn maybe_compact(&mut self) {
         let live = self.live as usize;
-        let garbage = self.records.len() - live;
+        let garbage = self.garbage();
         if garbage > live / 4 + 32 {
-            self.compact(live + live / 8 + 16);
+            self.compact(live / 8 + 16);
         }
     }
 
-    /// Rewrites the arena with only live runs, into a vector of `capacity` records. Runs are
-    /// laid out in bucket order, and each bucket's hint is set to where its runs begin.
-    fn compact(&mut self, capacity: usize) {
-        let mut records = Vec::with_capacity(capacity.max(self.live as usize));
-        let mut hints = Vec::with_capacity(self.buckets.len());
-        for bucket in self.buckets.iter_mut() {
-            hints.push(records.len() as u32);
-            for lane in 0..LANES {
-                if bucket.bsn[lane] == 0 {
-                    continue;
-                }
-                let start = bucket.start[lane] as usize;
-                bucket.start[lane] = records.len() as u32;
-                for r in self.records.get(start..).unwrap_or(&[]) {
-                    records.push(*r);
-                    if r.is_last() {
-                        break;
-                    }
+    /// Rewrites the arena with only live runs and `spare` records of room at its end. Each
+    /// bucket gets a slot of [`SLOT_RECORDS`] records at `b × SLOT_RECORDS`, filled with its
+    /// citizens' runs in lane order; runs that do not fit follow all the slots.
+    fn compact(&mut self, spare: usize) {
+        let old = std::mem::take(&mut self.records);
+        let run = |start: u32| {
+            let start = start as usize;
+            let len = old
+                .get(start..)
+                .unwrap_or(&[])
+                .iter()
+                .position(Packed::is_last)
+                .map_or(0, |i| i + 1);
+            old.get(start..start + len).unwrap_or(&[])
+        };
+        let slots = self.buckets.len() * SLOT_RECORDS;
+        // Where each run goes: its bucket's slot, or (if it does not fit) past all slots.
+        let mut in_slots = 0;
+        let mut spilled = 0;
+        let mut places = Vec::with_capacity(self.citizens as usize);
+        for (b, bucket) in self.buckets.iter().enumerate() {
+            let mut at = b * SLOT_RECORDS;
+            for lane in (0..LANES).filter(|&l| bucket.bsn[l] != 0) {
+                let len = run(bucket.start[lane]).len();
+                if at + len <= (b + 1) * SLOT_RECORDS {
+                    places.push((b, lane, at));
+                    at += len;
+                    in_slots += len;
+                } else {
+                    places.push((b, lane, usize::MAX));
+                    spilled += len;
                 }
             }
         }
+        let mut records = Vec::with_capacity(slots + spilled + spare);
+        records.resize(slots, PAD);
+        for (b, lane, at) in places {
+            let bucket = &mut self.buckets[b];
+            let records_of = run(bucket.start[lane]);
+            let at = if at == usize::MAX {
+                records.extend_from_slice(records_of);
+                records.len() - records_of.len()
+            } else {
+                records[at..at + records_of.len()].copy_from_slice(records_of);
+                at
+            };
+            bucket.start[lane] = at as u32;
+        }
+        self.padding = (slots - in_slots) as u32;
+        self.slotted = self.buckets.len() as u32;
         self.records = records;
-        self.hints = hints.into_boxed_slice();
     }
 
     fn shrink_to_fit(&mut self) {
@@ -871,15 +915,12 @@ impl Table {
         if want != self.buckets.len() {
             self.rehash(want);
         }
-        // Compacting after the rehash puts the runs in bucket order (and sets the hints).
-        let live = self.live as usize;
-        let hints_stale = self.hints.len() != self.buckets.len();
-        if self.records.len() != live || self.records.capacity() != live || hints_stale {
-            if self.records.len() == live && !hints_stale {
-                self.records.shrink_to_fit();
-            } else {
-                self.compact(live);
-            }
+        // Compacting after the rehash lays the runs out in their buckets' slots.
+        let slotted = self.slotted as usize == self.buckets.len();
+        if !slotted || self.garbage() != 0 {
+            self.compact(0);
+        } else if self.records.capacity() != self.records.len() {
+            self.records.shrink_to_fit();
         }
     }
 
@@ -896,8 +937,8 @@ impl Table {
             &mut self.buckets,
             vec![Bucket::default(); buckets].into_boxed_slice(),
         );
-        // Bucket numbers changed: the hints name other buckets' runs now.
-        self.hints = Box::default();
+        // Bucket numbers changed: the runs no longer lie in their buckets' slots.
+        self.slotted = 0;
         for bucket in old.iter() {
             for lane in 0..LANES {
                 let bsn = bucket.bsn[lane];
@@ -960,34 +1001,43 @@ mod tests {
     use super::*;
     use crate::consent::generate::Generator;
 
-    /// After a build, each bucket's hint is exactly where its citizens' runs begin: every run
-    /// of bucket `b` lies between its hint and the next bucket's, so the lines a lookup reads
-    /// ahead are the ones it then needs. A rehash drops the hints until the next compaction.
+    /// After a build, the runs lie in their buckets' slots (a few spill past them), so the
+    /// lines a lookup reads ahead are the ones it then needs; the padding is not counted as
+    /// garbage. A rehash marks the layout stale until the next compaction.
     #[test]
-    fn hints_point_at_each_buckets_runs_after_a_build() {
+    fn runs_lie_in_their_buckets_slots_after_a_build() {
         let catalogue = Catalogue::from_json(include_str!("../../../policies/mitz-catalogue.json"))
             .expect("the shipped catalogue loads");
         let generator = Generator::new(&catalogue, 5, 20_000).expect("generator");
         let index = ConsentIndex::from_records(&catalogue, generator.records());
-        let mut runs = 0usize;
+        let (mut in_slot, mut spilled) = (0usize, 0usize);
         for shard in index.shards.iter() {
             let t = shard.table.read();
-            assert_eq!(t.hints.len(), t.buckets.len());
+            assert_eq!(t.slotted as usize, t.buckets.len());
+            assert_eq!(t.garbage(), 0);
+            let slots = t.buckets.len() * SLOT_RECORDS;
             for (b, bucket) in t.buckets.iter().enumerate() {
-                let begin = t.hints[b] as usize;
-                let end = t.hints.get(b + 1).map_or(t.records.len(), |&h| h as usize);
                 for lane in (0..LANES).filter(|&l| bucket.bsn[l] != 0) {
                     let start = bucket.start[lane] as usize;
-                    let len = t.run_len(start);
-                    assert!(begin <= start && start + len <= end, "bucket {b}");
-                    runs += 1;
+                    let end = start + t.run_len(start);
+                    if start >= slots {
+                        spilled += 1;
+                    } else {
+                        assert!(start >= b * SLOT_RECORDS && end <= (b + 1) * SLOT_RECORDS);
+                        in_slot += 1;
+                    }
                 }
             }
         }
-        assert_eq!(runs, index.len());
+        assert_eq!(in_slot + spilled, index.len());
+        assert!(
+            spilled * 10 < index.len(),
+            "{spilled} of {} spilled",
+            index.len()
+        );
         let mut table = index.shards[0].table.write();
         let grown = table.buckets.len() * 2;
         table.rehash(grown);
-        assert!(table.hints.is_empty());
+        assert_eq!(table.slotted, 0);
     }
 }
