@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 
 use pdp_core::consent::bsn::Bsn;
 use pdp_core::consent::catalogue::Catalogue;
-use pdp_core::consent::generate::{Generator, PROVIDERS};
+use pdp_core::consent::generate::{Generator, SplitMix64, PROVIDERS};
 use pdp_core::consent::record::{self, ConsentRecord, HolderScope};
 
 use crate::model::{Choice, Hierarchy, Holder, Minor, Purpose, Question, Record};
@@ -58,21 +58,13 @@ impl std::fmt::Display for WorkloadError {
 
 impl std::error::Error for WorkloadError {}
 
-/// SplitMix64, for drawing questions (kept local so the questions never change with a
-/// dependency).
-struct Rng(u64);
+/// The generator's SplitMix64 (specified in `pdp-core`, so the questions never change with a
+/// dependency), drawing indexes.
+struct Rng(SplitMix64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
     fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next()) * n as u128) >> 64) as usize
+        self.0.below(n as u64) as usize
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -187,7 +179,7 @@ impl Workload {
     }
 
     fn draw_questions(&self, n: usize) -> Vec<Question> {
-        let mut rng = Rng(SEED ^ 0x0051_E571_0000);
+        let mut rng = Rng(SplitMix64::new(SEED ^ 0x0051_E571_0000));
         let types = self.organisation_types();
         let known: HashSet<&str> = self.citizens.iter().map(|(b, _)| b.as_str()).collect();
         // The organisation type the generator gave each synthetic provider, by URA text.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use pdp_core::consent::bsn::{Bsn, Ura};
 use pdp_core::consent::catalogue::Catalogue;
-use pdp_core::consent::generate::Generator;
+use pdp_core::consent::generate::{Generator, SplitMix64};
 use pdp_core::consent::index::{IndexedRecord, HOLDER_CATEGORY_FLAG};
 use pdp_core::consent::record::{
     Choice, ConsentRecord, ConsultingSet, HolderScope, MinorState, RecordedBy,
@@ -24,22 +24,6 @@ use pdp_server::store::testing::postgres_or_skip;
 use pdp_server::store::{self, ChangeMeta, ConsentChange, StoreUrl};
 use support::node::{repo_root, Node};
 use support::state::store_state;
-
-/// SplitMix64, enough for a test schedule.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn catalogue() -> Arc<Catalogue> {
     let text = std::fs::read_to_string(repo_root().join("policies/mitz-catalogue.json"))
@@ -60,7 +44,7 @@ fn seed() -> u64 {
 
 /// A random change over a small pool of citizens and keys, so keys collide and replacements,
 /// removals and re-insertions all happen.
-fn random_change(rng: &mut Rng, c: &Catalogue, pool: &[Bsn]) -> ConsentChange {
+fn random_change(rng: &mut SplitMix64, c: &Catalogue, pool: &[Bsn]) -> ConsentChange {
     let bsn = pool[rng.below(pool.len() as u64) as usize];
     let data: Vec<_> = c.data_category_ids().collect();
     let consulting: Vec<_> = c.consulting_category_ids().collect();
@@ -161,7 +145,7 @@ fn crash_and_compare(url: &str) {
             );
             std::thread::spawn(move || {
                 let mut store = store::open(&store_url).expect("writer connects");
-                let mut rng = Rng(seed ^ (w + 1));
+                let mut rng = SplitMix64::new(seed ^ (w + 1));
                 let meta = ChangeMeta {
                     author: format!("writer-{w}"),
                     summary: "crash test".into(),
@@ -184,7 +168,7 @@ fn crash_and_compare(url: &str) {
         })
         .collect();
 
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     for round in 1..=6 {
         let mut node = Node::start(bin, url, &format!("crash-{round}"), &["--poll-ms", "20"]);
         // Sometimes during the full load, sometimes well into tailing.

@@ -94,12 +94,17 @@ pub struct Generator {
 }
 
 /// SplitMix64: tiny, fast, good enough for synthetic data, and fully specified here so the data
-/// set never changes with a dependency's version.
+/// set never changes with a dependency's version. Public for the project's tests and benches
+/// that draw deterministic schedules and questions.
 #[derive(Clone, Debug)]
-struct SplitMix64(u64);
+pub struct SplitMix64(u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -108,8 +113,8 @@ impl SplitMix64 {
     }
 
     /// Uniform in `0..n` (n > 0), by multiply-high.
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 
     fn percent(&mut self) -> u64 {
@@ -164,7 +169,7 @@ impl Generator {
         Ok(Generator {
             seed,
             citizens,
-            block_offset: SplitMix64(seed ^ 0x5EED_B10C).next() % BLOCKS,
+            block_offset: SplitMix64(seed ^ 0x5EED_B10C).next_u64() % BLOCKS,
             catalogue_version: catalogue.version(),
             holder_categories,
             data_categories,
@@ -230,7 +235,7 @@ impl Generator {
     pub fn citizen_records(&self, i: u64, out: &mut Vec<ConsentRecord>) {
         out.clear();
         let mut rng = SplitMix64(self.seed ^ i.wrapping_mul(0xD1B5_4A32_D192_ED03));
-        rng.next();
+        rng.next_u64();
         let bsn = self.bsn(i);
         let count = match rng.percent() {
             0..=34 => 1,
@@ -353,7 +358,7 @@ impl Generator {
                     .consulting
                     .iter()
                     .fold(0u16, |m, id| m | 1 << id.index());
-                ConsultingSet::from_bits(rng.next() as u16 & all).unwrap_or_else(|| single(rng))
+                ConsultingSet::from_bits(rng.next_u64() as u16 & all).unwrap_or_else(|| single(rng))
             }
             _ => single(rng),
         }

@@ -873,37 +873,40 @@ impl Table {
             old.get(start..start + len).unwrap_or(&[])
         };
         let slots = self.buckets.len() * SLOT_RECORDS;
-        // Where each run goes: its bucket's slot, or (if it does not fit) past all slots.
+        // Where each run goes: its bucket's slot (`Some(offset)`), or, if it does not fit, past
+        // all slots (`None`).
         let mut in_slots = 0;
         let mut spilled = 0;
         let mut places = Vec::with_capacity(self.citizens as usize);
         for (b, bucket) in self.buckets.iter().enumerate() {
             let mut at = b * SLOT_RECORDS;
             for lane in (0..LANES).filter(|&l| bucket.bsn[l] != 0) {
-                let len = run(bucket.start[lane]).len();
+                let records_of = run(bucket.start[lane]);
+                let len = records_of.len();
                 if at + len <= (b + 1) * SLOT_RECORDS {
-                    places.push((b, lane, at));
+                    places.push((b, lane, records_of, Some(at)));
                     at += len;
                     in_slots += len;
                 } else {
-                    places.push((b, lane, usize::MAX));
+                    places.push((b, lane, records_of, None));
                     spilled += len;
                 }
             }
         }
         let mut records = Vec::with_capacity(slots + spilled + spare);
         records.resize(slots, PAD);
-        for (b, lane, at) in places {
-            let bucket = &mut self.buckets[b];
-            let records_of = run(bucket.start[lane]);
-            let at = if at == usize::MAX {
-                records.extend_from_slice(records_of);
-                records.len() - records_of.len()
-            } else {
-                records[at..at + records_of.len()].copy_from_slice(records_of);
-                at
+        for (b, lane, records_of, slot) in places {
+            let at = match slot {
+                Some(at) => {
+                    records[at..at + records_of.len()].copy_from_slice(records_of);
+                    at
+                }
+                None => {
+                    records.extend_from_slice(records_of);
+                    records.len() - records_of.len()
+                }
             };
-            bucket.start[lane] = at as u32;
+            self.buckets[b].start[lane] = at as u32;
         }
         self.padding = (slots - in_slots) as u32;
         self.slotted = self.buckets.len() as u32;
