@@ -17,7 +17,7 @@ use super::response::{
     ActionList, AttributeAssignment, MissingAttributeDetail, PolicyAction, PolicyIdentifier,
     PolicyKind, Status, StatusCode,
 };
-use super::table::RuleTable;
+use super::table::{tested_bits, RuleTable};
 use super::value::Value;
 
 /// Which decisions an Indeterminate result could have been (section 7.10).
@@ -242,22 +242,8 @@ impl<'a> Evaluator<'a> {
             self.forced_inexact |= bits.is_none();
             return Some(bits.unwrap_or(0));
         }
-        let mut bits = table.prefilled_bits(self.request_atoms);
-        for attr in &table.attributes {
-            let mut present = false;
-            for v in self.context.matching(attr.key, attr.datatype, None) {
-                present = true;
-                for (literal, bit) in &attr.literals {
-                    if literal.equals(v) {
-                        bits |= bit;
-                    }
-                }
-            }
-            if !present && self.context.failure(attr.key).is_some() {
-                return None;
-            }
-        }
-        Some(bits)
+        let bits = tested_bits(&table.attributes, &self.context)?;
+        Some(table.prefilled_bits(self.request_atoms) | bits)
     }
 
     /// only-one-applicable (C.9): Indeterminate if a target is Indeterminate or more than one

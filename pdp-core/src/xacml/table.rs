@@ -24,7 +24,7 @@
 //! also index the whole-tree table of [`crate::xacml::tree`].
 
 use super::combine::Algorithm;
-use super::context::Context;
+use super::context::{Context, Lookup};
 use super::datatype::DataType;
 use super::functions::Function;
 use super::model::{Expr, Rule};
@@ -265,6 +265,29 @@ impl RuleTable {
             entries,
         })
     }
+}
+
+/// The bits of the literals in `tests` that the attributes of `lookup` hold, or `None` when a
+/// tested attribute is absent because its provider failed (the caller then evaluates the rules
+/// one by one, so that the provider's Indeterminate shows where the conditions raise it).
+#[inline]
+pub(crate) fn tested_bits(tests: &[TestedAttribute], lookup: &Lookup<'_>) -> Option<u32> {
+    let mut bits = 0;
+    for test in tests {
+        let mut present = false;
+        for v in lookup.matching(test.key, test.datatype, None) {
+            present = true;
+            for (literal, bit) in &test.literals {
+                if literal.equals(v) {
+                    bits |= bit;
+                }
+            }
+        }
+        if !present && lookup.failure(test.key).is_some() {
+            return None;
+        }
+    }
+    Some(bits)
 }
 
 /// One membership test.

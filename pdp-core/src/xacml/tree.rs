@@ -25,7 +25,7 @@
 use super::context::{Context, Lookup};
 use super::eval::{Evaluator, Outcome};
 use super::model::PolicyNode;
-use super::table::{Atoms, TestedAttribute};
+use super::table::{tested_bits, Atoms, TestedAttribute};
 
 /// The most tests a whole-tree table covers (it has 2^n entries).
 pub const MAX_TREE_ATOMS: usize = 12;
@@ -67,21 +67,7 @@ impl TreeTable {
     /// way (see the module docs). `request_atoms` are the request's prepared answers.
     #[inline]
     pub fn outcome(&self, lookup: &Lookup<'_>, request_atoms: u64) -> Option<&Outcome> {
-        let mut numbers = request_atoms as u32;
-        for test in &self.provided {
-            let mut present = false;
-            for v in lookup.matching(test.key, test.datatype, None) {
-                present = true;
-                for (literal, bit) in &test.literals {
-                    if literal.equals(v) {
-                        numbers |= bit;
-                    }
-                }
-            }
-            if !present && lookup.failure(test.key).is_some() {
-                return None;
-            }
-        }
+        let numbers = request_atoms as u32 | tested_bits(&self.provided, lookup)?;
         self.outcomes.get(numbers as usize)?.as_ref()
     }
 }
