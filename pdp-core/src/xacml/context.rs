@@ -64,18 +64,8 @@ impl Context {
     /// A context from already interned entries (see [`interned_entries`]): used when several
     /// individual requests share categories, so that each category is interned once.
     pub fn from_entries(entries: Vec<Entry>, symbols: &Symbols, time: RequestTime) -> Context {
-        let keys = current_time_keys(symbols);
-        if keys.iter().all(Option::is_none) {
-            return Context::with_time(entries, &[]);
-        }
-        let now = Value::current_time_values(time);
-        let mut supplied = arrayvec::ArrayVec::<(u64, Value), 3>::new();
-        for (key, value) in keys.iter().zip(now) {
-            if let Some(key) = key {
-                supplied.push((*key, value));
-            }
-        }
-        Context::with_time(entries, &supplied)
+        let now = current_time_entries(&current_time_keys(symbols), time);
+        Context::with_time(entries, &now)
     }
 
     /// A context from interned entries and the current-time values `now` (keyed, from
@@ -202,6 +192,24 @@ pub(crate) fn current_time_keys(symbols: &Symbols) -> [Option<u64>; 3] {
         return [None; 3];
     };
     CURRENT_TIME_IDS.map(|id| symbols.get(id).map(|a| attr_key(env, a)))
+}
+
+/// The current-time values at `time` for the attributes of `keys` (from [`current_time_keys`])
+/// that some policy mentions, keyed for [`Context::with_time`]; nothing is computed when no
+/// policy mentions any of them.
+pub(crate) fn current_time_entries(
+    keys: &[Option<u64>; 3],
+    time: RequestTime,
+) -> arrayvec::ArrayVec<(u64, Value), 3> {
+    let mut now = arrayvec::ArrayVec::new();
+    if keys.iter().any(Option::is_some) {
+        for (key, value) in keys.iter().zip(Value::current_time_values(time)) {
+            if let Some(key) = key {
+                now.push((*key, value));
+            }
+        }
+    }
+    now
 }
 
 /// Appends the entries of one `<Attributes>` element, interned against `symbols`; attributes no

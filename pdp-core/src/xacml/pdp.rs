@@ -5,7 +5,9 @@ use std::fmt;
 use super::compile::{self, LoadedDoc};
 use std::sync::Arc;
 
-use super::context::{current_time_keys, interned_entries, Context, Entry, Lookup};
+use super::context::{
+    current_time_entries, current_time_keys, interned_entries, Context, Entry, Lookup,
+};
 use super::eval::{Evaluator, Verdict};
 use super::model::{PolicyNode, Symbols};
 use super::provider::{
@@ -17,7 +19,6 @@ use super::response::{
 };
 use super::table::Atoms;
 use super::tree::TreeTable;
-use super::value::Value;
 use super::xml::doc::{parse_document, Position, XmlLimits};
 use super::xml::policy::parse_policy_document;
 
@@ -235,14 +236,7 @@ impl Pdp {
         return_policy_ids: bool,
         time: RequestTime,
     ) -> Vec<PreparedRequest> {
-        let mut now = arrayvec::ArrayVec::<(u64, Value), 3>::new();
-        if self.time_keys.iter().any(Option::is_some) {
-            for (key, value) in self.time_keys.iter().zip(Value::current_time_values(time)) {
-                if let Some(key) = key {
-                    now.push((*key, value));
-                }
-            }
-        }
+        let now = current_time_entries(&self.time_keys, time);
         let mut out = Vec::with_capacity(split.combinations());
         split.for_each_combination(|cats| {
             let len = cats
@@ -501,6 +495,7 @@ fn echo_owned(mut c: RequestCategory) -> Option<Arc<RequestCategory>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xacml::value::Value;
 
     fn category(name: &str, value: &str, echo: bool) -> RequestCategory {
         RequestCategory {
