@@ -19,6 +19,7 @@
 use std::borrow::Cow;
 
 use super::doc::{LineIndex, Position, XmlErrorKind, XmlLimits};
+use super::scan::{self, value_end as scan_value, ws_len, V_LT, V_SPECIAL};
 
 /// The namespace bound to the `xml` prefix (`xml:id`, `xml:lang`).
 pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
@@ -106,25 +107,16 @@ struct Binding<'a> {
     depth: usize,
 }
 
-/// Byte classes for the start-tag scanner: one table lookup per byte instead of a chain of
-/// comparisons.
-const C_WS: u8 = 1; // XML white space
-const C_NAME_END: u8 = 2; // ends a name: white space, `/`, `>`, `=`, `<`, quotes
-const C_COLON: u8 = 4; // `:`, the prefix separator
+/// XML white space (`#x20 | #x9 | #xD | #xA`), by table: one lookup per byte for the short
+/// byte loops that remain (the long scans are in [`scan`]).
+const C_WS: u8 = 1;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
-    t[b' ' as usize] = C_WS | C_NAME_END;
-    t[b'\t' as usize] = C_WS | C_NAME_END;
-    t[b'\n' as usize] = C_WS | C_NAME_END;
-    t[b'\r' as usize] = C_WS | C_NAME_END;
-    t[b'/' as usize] = C_NAME_END;
-    t[b'>' as usize] = C_NAME_END;
-    t[b'=' as usize] = C_NAME_END;
-    t[b'<' as usize] = C_NAME_END;
-    t[b'"' as usize] = C_NAME_END;
-    t[b'\'' as usize] = C_NAME_END;
-    t[b':' as usize] = C_COLON;
+    t[b' ' as usize] = C_WS;
+    t[b'\t' as usize] = C_WS;
+    t[b'\n' as usize] = C_WS;
+    t[b'\r' as usize] = C_WS;
     t
 };
 
@@ -200,7 +192,7 @@ impl<'a> XmlCursor<'a> {
     pub fn attr(&self, local: &str) -> Option<Attr<'a>> {
         self.attrs
             .iter()
-            .find(|a| a.prefix.is_empty() && a.local.len() == local.len() && a.local == local)
+            .find(|a| a.prefix.is_empty() && same(a.local, local))
             .copied()
     }
 
@@ -210,7 +202,7 @@ impl<'a> XmlCursor<'a> {
         self.attrs
             .iter()
             .find(|a| {
-                !a.prefix.is_empty() && a.local == local && self.resolve(a.prefix) == Some(ns)
+                !a.prefix.is_empty() && same(a.local, local) && self.resolve(a.prefix) == Some(ns)
             })
             .copied()
     }
@@ -223,7 +215,7 @@ impl<'a> XmlCursor<'a> {
         self.ns
             .iter()
             .rev()
-            .find(|b| b.prefix == prefix)
+            .find(|b| same(b.prefix, prefix))
             .map(|b| &*b.uri)
             .filter(|uri| !uri.is_empty())
     }
@@ -231,6 +223,7 @@ impl<'a> XmlCursor<'a> {
     /// An attribute's value with white space normalised (tab, newline, carriage return become a
     /// space, as XML attribute-value normalisation requires) and entity references resolved.
     /// Borrowed unless the value contains either.
+    #[inline]
     pub fn attr_value(&self, attr: &Attr<'a>) -> Result<Cow<'a, str>, StreamError> {
         let raw = attr.raw;
         if !attr.special {
@@ -540,40 +533,11 @@ impl<'a> XmlCursor<'a> {
     }
 
     /// The name that starts at `start`: where it ends (the first byte that ends a name) and
-    /// where its first colon is, found in the same scan.
-    ///
-    /// Every byte that ends a name, and the colon, is an ASCII byte below `A`; so are only
-    /// digits, `-` and `.` among name characters. Eight bytes at a time, the scan skips to the
-    /// first such byte and classifies that one alone, so letters cost nothing per byte.
+    /// where its first colon is, found in the same scan ([`scan::name_end`]).
     #[inline]
     fn scan_name(&self, start: usize) -> (usize, Option<usize>) {
-        let rest = self.bytes.get(start..).unwrap_or_default();
-        let mut colon = None;
-        let mut k = 0usize;
-        loop {
-            if let Some(chunk) = rest.get(k..k + 8) {
-                let mut word = [0u8; 8];
-                word.copy_from_slice(chunk);
-                let x = u64::from_le_bytes(word);
-                let low = below_a(x);
-                if low == 0 {
-                    k += 8;
-                    continue;
-                }
-                k += (low.trailing_zeros() / 8) as usize;
-            }
-            let Some(&b) = rest.get(k) else {
-                return (start + rest.len(), colon);
-            };
-            let c = class(b);
-            if c & C_NAME_END != 0 {
-                return (start + k, colon);
-            }
-            if c & C_COLON != 0 && colon.is_none() {
-                colon = Some(start + k);
-            }
-            k += 1;
-        }
+        let (end, colon) = scan::name_end(self.bytes.get(start..).unwrap_or_default());
+        (start + end, colon.map(|c| start + c))
     }
 
     /// Splits `name`, which starts at byte `start`, at the first colon that
@@ -766,11 +730,10 @@ impl<'a> XmlCursor<'a> {
             let uri = unescape(value, value_start)?;
             self.bind(local, uri, value_start)?;
         } else {
-            // Local names first: they differ in length almost always, which settles the
-            // comparison without a call into `memcmp` (this check runs for every attribute).
+            // Runs for every attribute: `same` settles almost all by length.
             let mut twice = false;
             for a in &self.attrs {
-                twice |= a.local.len() == local.len() && a.local == local && a.prefix == prefix;
+                twice |= same(a.local, local) && same(a.prefix, prefix);
             }
             if twice {
                 return Err(StreamError::malformed(
@@ -796,7 +759,7 @@ impl<'a> XmlCursor<'a> {
         self.ns
             .iter()
             .rev()
-            .find(|b| b.prefix == prefix)
+            .find(|b| same(b.prefix, prefix))
             .map(|b| b.uri.clone())
             .filter(|uri| !uri.is_empty())
     }
@@ -835,111 +798,12 @@ impl<'a> XmlCursor<'a> {
     }
 }
 
-/// The value flag for a `<` (an error in an attribute value).
-const V_LT: u8 = 1;
-/// The value flag for a `&` or a control character (tab, CR, LF or an invalid one): the value
-/// goes through the normalising path of [`XmlCursor::attr_value`].
-const V_SPECIAL: u8 = 2;
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of every byte of `x` that is an ASCII byte below `A` (0x41), exactly per byte:
-/// `(b & 0x7f) + 0x3f` never carries into the next byte.
-#[inline]
-fn below_a(x: u64) -> u64 {
-    !((x & !HIGHS).wrapping_add(ONES * 0x3f)) & !x & HIGHS
-}
-
-/// Whether some byte of `x` is zero (exact as a yes/no; the lowest set bit marks the first
-/// zero byte).
-#[inline]
-fn zero_bytes(x: u64) -> u64 {
-    x.wrapping_sub(ONES) & !x & HIGHS
-}
-
-/// The marks of the bytes of `x`: the high bit of a byte of the first word is set for a `<`
-/// before any closing quote, of the second for a `&` or a byte below 0x20 (exact as a yes/no
-/// per word, which is all [`flags`] needs).
-#[inline]
-fn word_marks(x: u64) -> (u64, u64) {
-    let lt = zero_bytes(x ^ (ONES * u64::from(b'<')));
-    let amp = zero_bytes(x ^ (ONES * u64::from(b'&')));
-    // Some byte below 0x20 (exact as a yes/no for any bound up to 0x80).
-    let ctl = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
-    (lt, amp | ctl)
-}
-
-/// The value flags of accumulated marks.
-#[inline]
-fn flags(lt: u64, special: u64) -> u8 {
-    (u8::from(lt != 0) * V_LT) | (u8::from(special != 0) * V_SPECIAL)
-}
-
-/// Scans an attribute value up to its closing `quote`: the value's length and its flags
-/// ([`V_LT`], [`V_SPECIAL`]), or `None` when the quote never comes. Eight bytes at a time
-/// (bit tricks on a `u64`, no `unsafe`), so a 30-byte OID costs a handful of operations; the
-/// marks of the words are OR-ed together and turned into flags once, at the end.
-fn scan_value(rest: &[u8], quote: u8) -> Option<(usize, u8)> {
-    let (mut lt, mut special) = (0u64, 0u64);
-    let mut chunks = rest.chunks_exact(8);
-    let mut at = 0usize;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let q = zero_bytes(x ^ (ONES * u64::from(quote)));
-        if q != 0 {
-            // Bytes before the first quote only: the rest are replaced by a neutral byte.
-            let n = (q.trailing_zeros() / 8) as usize;
-            let keep = if n == 0 { 0 } else { u64::MAX >> (64 - 8 * n) };
-            let x = (x & keep) | ((ONES * u64::from(b'a')) & !keep);
-            let (l, s) = word_marks(x);
-            return Some((at + n, flags(lt | l, special | s)));
-        }
-        let (l, s) = word_marks(x);
-        lt |= l;
-        special |= s;
-        at += 8;
-    }
-    let mut flags = flags(lt, special);
-    for &b in chunks.remainder() {
-        if b == quote {
-            return Some((at, flags));
-        }
-        if b == b'<' {
-            flags |= V_LT;
-        } else if b == b'&' || b < 0x20 {
-            flags |= V_SPECIAL;
-        }
-        at += 1;
-    }
-    None
-}
-
-/// The length of the XML white space that starts `rest`. Indentation (a line end, then spaces)
-/// is the common case: its spaces are skipped eight at a time.
-#[inline]
-fn ws_len(rest: &[u8]) -> usize {
-    let mut i = 0;
-    while rest
-        .get(i)
-        .is_some_and(|&b| b != b' ' && class(b) & C_WS != 0)
-    {
-        i += 1;
-    }
-    while let Some(chunk) = rest.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        if u64::from_le_bytes(word) != ONES * u64::from(b' ') {
-            break;
-        }
-        i += 8;
-    }
-    while rest.get(i).is_some_and(|&b| class(b) & C_WS != 0) {
-        i += 1;
-    }
-    i
+/// Equality of the short strings the cursor compares per tag (prefixes, attribute names): the
+/// lengths settle most comparisons, and equal lengths are compared byte by byte in place,
+/// which for a few bytes is cheaper than a call into `memcmp`.
+#[inline(always)]
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 /// `s` without surrounding XML white space (`#x20 | #x9 | #xD | #xA`); two byte checks when
@@ -1097,7 +961,7 @@ mod tests {
         }
     }
 
-    /// The word-at-a-time value scan agrees with a byte-by-byte one on every length, quote
+    /// The sixteen-at-a-time value scan agrees with a byte-by-byte one on every length, quote
     /// position and special byte.
     #[test]
     fn value_scan_matches_a_byte_scan() {
@@ -1153,14 +1017,15 @@ mod tests {
         }
     }
 
-    /// The word-at-a-time name scan agrees with a byte-by-byte one on every length, end byte,
-    /// colon position and non-ASCII byte.
+    /// The sixteen-at-a-time name scan agrees with a byte-by-byte one on every length, end
+    /// byte (white space and every byte below 0x20 end a name), colon position and non-ASCII
+    /// byte.
     #[test]
     fn name_scan_matches_a_byte_scan() {
         fn naive(rest: &[u8]) -> (usize, Option<usize>) {
             let mut colon = None;
             for (k, &b) in rest.iter().enumerate() {
-                if class(b) & C_NAME_END != 0 {
+                if b <= b' ' || matches!(b, b'/' | b'>' | b'=' | b'<' | b'"' | b'\'') {
                     return (k, colon);
                 }
                 if b == b':' && colon.is_none() {
