@@ -4,7 +4,7 @@
 //!
 //! `cargo build --release --example closed_question_profile`, then
 //! `valgrind --tool=callgrind target/release/examples/closed_question_profile parse 1000`
-//! (stages: `walk`, `parse`, `write`, `both`); compare with `walk` at the same N.
+//! (stages: `walk`, `cursor` (Akkoord's tokenizer alone), `parse`, `write`, `both`); compare with `walk` at the same N.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use pdp_core::protocol::soap::{parse_closed_question, write_closed_answer};
 use pdp_core::xacml::request::RequestCategory;
 use pdp_core::xacml::response::{Decision, DecisionResult, Response, Status};
 use pdp_core::xacml::xml::doc::XmlLimits;
+use pdp_core::xacml::xml::stream::{Item, XmlCursor};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
@@ -24,6 +25,20 @@ fn bare_walk(bytes: &[u8]) -> usize {
             Ok(Event::Eof) => return events,
             Ok(_) => events += 1,
             Err(e) => panic!("the fixture is well-formed: {e}"),
+        }
+    }
+}
+
+/// Akkoord's own tokenizer over the same bytes: every item, nothing decoded, nothing kept.
+fn cursor_walk(bytes: &[u8], limits: &XmlLimits) -> usize {
+    let text = std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{e}"));
+    let mut cursor = XmlCursor::new(text, limits);
+    let mut items = 0usize;
+    loop {
+        match cursor.next_item() {
+            Ok(Item::Eof) => return items,
+            Ok(_) => items += 1,
+            Err(e) => panic!("the fixture is well-formed: {e:?}"),
         }
     }
 }
@@ -71,6 +86,7 @@ fn main() {
     for _ in 0..n {
         match stage.as_str() {
             "walk" => total += bare_walk(black_box(&bytes)),
+            "cursor" => total += cursor_walk(black_box(&bytes), &limits),
             "parse" | "both" => {
                 let envelope = parse_closed_question(black_box(&bytes), &limits, None)
                     .unwrap_or_else(|f| panic!("{f}"));

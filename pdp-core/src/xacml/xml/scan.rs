@@ -21,7 +21,7 @@ const GROUP: usize = 16;
 mod group {
     use safe_arch::{
         cmp_eq_mask_i8_m128i, load_unaligned_m128i, m128i, min_u8_m128i, move_mask_i8_m128i,
-        set_splat_i8_m128i,
+        set_splat_i8_m128i, sub_i8_m128i,
     };
 
     /// Sixteen bytes in a vector register.
@@ -51,6 +51,16 @@ mod group {
         pub fn at_most(self, b: u8) -> Mask {
             let bound = set_splat_i8_m128i(i8::from_ne_bytes([b]));
             Mask(cmp_eq_mask_i8_m128i(min_u8_m128i(self.0, bound), self.0))
+        }
+
+        /// Bytes in `lo..=hi`, unsigned: `x - lo` (wrapping) at most `hi - lo`.
+        #[inline(always)]
+        pub fn in_range(self, lo: u8, hi: u8) -> Mask {
+            let shifted = Group(sub_i8_m128i(
+                self.0,
+                set_splat_i8_m128i(i8::from_ne_bytes([lo])),
+            ));
+            shifted.at_most(hi.wrapping_sub(lo))
         }
     }
 
@@ -103,6 +113,11 @@ mod group {
         pub fn at_most(self, b: u8) -> Mask {
             self.test(|x| x <= b)
         }
+
+        #[inline(always)]
+        pub fn in_range(self, lo: u8, hi: u8) -> Mask {
+            self.test(|x| (lo..=hi).contains(&x))
+        }
     }
 
     impl Mask {
@@ -147,8 +162,11 @@ fn below(n: u32) -> u32 {
 }
 
 /// Where the name that starts `rest` ends and where its first colon is (both relative to
-/// `rest`). A name ends at white space or any byte below 0x20, `/`, `>`, `=`, `<` or a quote;
-/// the end of the input ends it too.
+/// `rest`). A name ends at the first byte that no XML name contains among those a tag puts
+/// after one: any byte below `-` (white space, control bytes, quotes and the punctuation
+/// `!"#$%&'()*+,`), `/`, `<`, `=` or `>`; the end of the input ends it too. (Three range tests
+/// instead of one per delimiter: other punctuation such as `;` stays in the name and is
+/// refused by whoever reads it, as before.)
 #[inline]
 pub fn name_end(rest: &[u8]) -> (usize, Option<usize>) {
     let mut colon = None;
@@ -157,13 +175,9 @@ pub fn name_end(rest: &[u8]) -> (usize, Option<usize>) {
         // Padding with a space ends the name at the end of the input.
         let g = group_at(rest, at, b' ');
         let ends = g
-            .at_most(b' ')
+            .at_most(b'-' - 1)
             .or(g.eq(b'/'))
-            .or(g.eq(b'>'))
-            .or(g.eq(b'='))
-            .or(g.eq(b'<'))
-            .or(g.eq(b'"'))
-            .or(g.eq(b'\''))
+            .or(g.in_range(b'<', b'>'))
             .bits();
         let colons = g.eq(b':').bits();
         if ends != 0 {
