@@ -307,11 +307,9 @@ impl<'a> XmlCursor<'a> {
                         return Ok(Item::CData { text, offset });
                     }
                 }
-                _ => {
-                    let (tag, empty) = self.start_tag(offset)?;
-                    self.pending_end = empty;
-                    return Ok(Item::Start(tag));
-                }
+                // Built straight into the caller's result: a `(Tag, bool)` passed back through
+                // a temporary costs a store-forwarding stall per tag.
+                _ => return self.start_tag(offset),
             }
         }
     }
@@ -570,9 +568,9 @@ impl<'a> XmlCursor<'a> {
 
     /// A start tag at `offset`, in one scan: name, attributes (values found by their quotes,
     /// checked for `<` and classified on the way), namespace declarations, duplicate and
-    /// prefix checks, depth and root checks, name resolution. Returns the tag and whether it
-    /// was empty (`<a/>`).
-    fn start_tag(&mut self, offset: usize) -> Result<(Tag<'a>, bool), StreamError> {
+    /// prefix checks, depth and root checks, name resolution. An empty element (`<a/>`) leaves
+    /// its end pending.
+    fn start_tag(&mut self, offset: usize) -> Result<Item<'a>, StreamError> {
         let name_start = offset + 1;
         let (name_end, name_colon) = self.scan_name(name_start);
         if name_end == name_start {
@@ -652,8 +650,7 @@ impl<'a> XmlCursor<'a> {
                 .iter()
                 .rev()
                 .find(|b| b.prefix.is_empty())
-                .map(|b| b.uri.clone())
-                .filter(|uri| !uri.is_empty())
+                .and_then(|b| copy_uri(&b.uri))
         } else {
             match self.resolve_binding(prefix) {
                 Some(uri) => Some(uri),
@@ -668,7 +665,8 @@ impl<'a> XmlCursor<'a> {
         if !empty {
             self.open.push(qname);
         }
-        Ok((Tag { ns, local, offset }, empty))
+        self.pending_end = empty;
+        Ok(Item::Start(Tag { ns, local, offset }))
     }
 
     /// One attribute `name = "value"` starting at `start`; returns the offset after it.
@@ -752,6 +750,7 @@ impl<'a> XmlCursor<'a> {
         Ok(j + 1)
     }
 
+    #[inline]
     fn resolve_binding(&self, prefix: &str) -> Option<Cow<'a, str>> {
         if prefix == "xml" {
             return Some(Cow::Borrowed(XML_NS));
@@ -760,8 +759,7 @@ impl<'a> XmlCursor<'a> {
             .iter()
             .rev()
             .find(|b| same(b.prefix, prefix))
-            .map(|b| b.uri.clone())
-            .filter(|uri| !uri.is_empty())
+            .and_then(|b| copy_uri(&b.uri))
     }
 
     fn bind(
@@ -795,6 +793,19 @@ impl<'a> XmlCursor<'a> {
             self.ns.pop();
         }
         self.depth = self.depth.saturating_sub(1);
+    }
+}
+
+/// A bound namespace name for a tag, `None` for the empty one (an undeclared default). The
+/// borrowed case, nearly every document's, is a copy of two words made in place (a clone
+/// through `Cow::clone` costs a call and a round trip through memory per tag).
+#[inline(always)]
+fn copy_uri<'a>(uri: &Cow<'a, str>) -> Option<Cow<'a, str>> {
+    match uri {
+        Cow::Borrowed("") => None,
+        Cow::Borrowed(s) => Some(Cow::Borrowed(s)),
+        Cow::Owned(s) if s.is_empty() => None,
+        Cow::Owned(s) => Some(Cow::Owned(s.clone())),
     }
 }
 
