@@ -213,14 +213,14 @@ impl AttributeProvider for ConsentProvider {
                 .unwrap_or_else(|| "the consent question could not be prepared".to_string())),
             None => self.query(request),
         };
-        match &query {
+        match query {
             Ok(q) => {
-                let q = FactsQuery { now, ..*q };
+                let q = FactsQuery { now, ..q };
                 let facts = self.index.facts(&q);
                 Self::push(out, OUT_INDIVIDUAL, facts.individual);
                 Self::push(out, OUT_CATEGORICAL, facts.categorical);
             }
-            Err(reason) => out.fail_all(Status::new(StatusCode::ProcessingError, reason.clone())),
+            Err(reason) => out.fail_all(Status::new(StatusCode::ProcessingError, reason)),
         }
     }
 }

@@ -593,8 +593,10 @@ impl ClosedQuestionService {
         out: &mut String,
     ) -> Result<(), SoapFault> {
         let envelope = soap::parse_closed_question(bytes, limits, Some(self.pdp.symbols()))?;
-        let response = self.decide(envelope.request, time)?;
-        soap::write_closed_answer(&response, envelope.message_id.as_deref(), out);
+        let prepared = self.prepare(envelope.request, time)?;
+        // Each decision is written as it is made, read in place: no owned results.
+        let views = prepared.iter().map(|p| self.pdp.decide_view(p));
+        soap::write_closed_answer_of(views, envelope.message_id.as_deref(), out);
         Ok(())
     }
 }

@@ -35,7 +35,7 @@ use crate::xacml::request::Request;
 use crate::xacml::response::Response;
 use crate::xacml::xml::doc::{as_utf8, XmlErrorKind, XmlLimits};
 use crate::xacml::xml::request::{read_request, RequestError, RequestErrorKind, XACML_NS};
-use crate::xacml::xml::response::{needs_escape, write_response_element};
+use crate::xacml::xml::response::{needs_escape, write_results_element, WritableResult};
 use crate::xacml::xml::stream::{is_xml_whitespace, xml_trim, Item, StreamError, Tag, XmlCursor};
 
 /// SOAP 1.2 envelope namespace.
@@ -642,8 +642,19 @@ impl<'a> EnvelopeParser<'_, 'a> {
 /// [`ANSWER_ACTION`], `wsa:RelatesTo` with the question's `MessageID` when it had one, and the
 /// XACML `<Response>` directly in the Body. Send it with HTTP 200 and [`ANSWER_CONTENT_TYPE`].
 pub fn write_closed_answer(response: &Response, relates_to: Option<&str>, out: &mut String) {
+    write_closed_answer_of(&response.results, relates_to, out);
+}
+
+/// [`write_closed_answer`] for results not collected into a [`Response`]: owned results or
+/// [`crate::xacml::response::DecisionView`]s decided while writing (same bytes).
+pub fn write_closed_answer_of<R: WritableResult>(
+    results: impl IntoIterator<Item = R>,
+    relates_to: Option<&str>,
+    out: &mut String,
+) {
+    let results = results.into_iter();
     // One growth at most: an answer is about 1.5 KB per result plus the envelope.
-    out.reserve(1024 + 1536 * response.results.len());
+    out.reserve(1024 + 1536 * results.size_hint().0);
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<s:Envelope xmlns:s=\"");
     out.push_str(SOAP12_NS);
     out.push_str("\" xmlns:a=\"");
@@ -662,7 +673,7 @@ pub fn write_closed_answer(response: &Response, relates_to: Option<&str>, out: &
         out.push_str("</a:RelatesTo>\n");
     }
     out.push_str("</s:Header>\n<s:Body>\n");
-    write_response_element(response, out);
+    write_results_element(results, out);
     out.push_str("</s:Body>\n</s:Envelope>\n");
 }
 

@@ -252,8 +252,13 @@ impl<'a> ProvidedAttributes<'a> {
 
     /// Marks every output as failed with `status`.
     pub fn fail_all(&mut self, status: Status) {
-        for &key in self.output_keys {
+        let Some((&last, rest)) = self.output_keys.split_last() else {
+            return;
+        };
+        for &key in rest {
             self.failures.push((key, Box::new(status.clone())));
         }
+        // The last output takes the status itself: one copy fewer.
+        self.failures.push((last, Box::new(status)));
     }
 }

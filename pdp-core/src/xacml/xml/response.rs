@@ -11,7 +11,10 @@
 //! question's answer (domain model 2.9) shows it.
 
 use std::fmt::{self, Write as _};
+use std::ops::Range;
 use std::sync::Arc;
+
+use arrayvec::ArrayVec;
 
 use quick_xml::escape::{escape, partial_escape};
 
@@ -19,8 +22,8 @@ use super::request::XACML_NS;
 use crate::xacml::hl7::HL7_NS;
 use crate::xacml::request::RequestCategory;
 use crate::xacml::response::{
-    AttributeAssignment, DecisionResult, PolicyAction, PolicyIdentifier, PolicyKind, Response,
-    Status,
+    AttributeAssignment, Decision, DecisionResult, DecisionView, PolicyAction, PolicyIdentifier,
+    PolicyKind, Response, Status,
 };
 use crate::xacml::value::Value;
 
@@ -34,40 +37,146 @@ pub fn write_response(response: &Response, out: &mut String) {
 /// such as the SOAP Body of the closed question's answer. It declares its own default
 /// namespace (`wd-17`) and the `v3` prefix of the HL7 namespace.
 pub fn write_response_element(response: &Response, out: &mut String) {
+    write_results_element(&response.results, out);
+}
+
+/// [`write_response_element`] for results that need not be collected into a [`Response`]
+/// first: owned [`DecisionResult`]s or borrowed [`DecisionView`]s, for example decided one by
+/// one while writing. Same bytes for the same results.
+pub fn write_results_element<R: WritableResult>(
+    results: impl IntoIterator<Item = R>,
+    out: &mut String,
+) {
     out.push_str("<Response xmlns=\"");
     out.push_str(XACML_NS);
     out.push_str("\" xmlns:v3=\"");
     out.push_str(HL7_NS);
     out.push_str("\">\n");
-    for result in &response.results {
-        write_result(result, out);
+    let mut repeats = Repeats::default();
+    for result in results {
+        write_result(&result.parts(), &mut repeats, out);
     }
     out.push_str("</Response>\n");
 }
 
-fn write_result(result: &DecisionResult, out: &mut String) {
+/// The elements a response repeats, written once and copied after: the individual decisions
+/// of one request share their echoed categories (the closed question's patient and holder are
+/// in every result) and often their obligations and advice (compiled constants). Only items
+/// shared at the time of writing (more than one reference) are kept, so a one-off item is
+/// written straight to the output. Each kept item is held by a clone of its `Arc`, so its
+/// address, the key, cannot be reused by another item while the response is written.
+#[derive(Default)]
+struct Repeats {
+    /// The kept items' text, one after the other.
+    text: String,
+    categories: Seen<RequestCategory>,
+    obligations: Seen<PolicyAction>,
+    advice: Seen<PolicyAction>,
+}
+
+/// The kept items of one kind and where their text lies in [`Repeats::text`].
+struct Seen<T>(ArrayVec<(Arc<T>, Range<usize>), 8>);
+
+impl<T> Default for Seen<T> {
+    fn default() -> Self {
+        Seen(ArrayVec::new())
+    }
+}
+
+impl<T> Seen<T> {
+    /// Appends what `write_item` writes for `item`, copied from `text` when `item` was written
+    /// before in this response.
+    fn write(
+        &mut self,
+        item: &Arc<T>,
+        text: &mut String,
+        out: &mut String,
+        write_item: impl FnOnce(&T, &mut String),
+    ) {
+        if Arc::strong_count(item) == 1 {
+            return write_item(item, out);
+        }
+        if let Some((_, range)) = self.0.iter().find(|(seen, _)| Arc::ptr_eq(seen, item)) {
+            return out.push_str(text.get(range.clone()).unwrap_or_default());
+        }
+        let start = out.len();
+        write_item(item, out);
+        if !self.0.is_full() {
+            let written = out.get(start..).unwrap_or_default();
+            let kept = text.len()..text.len() + written.len();
+            text.push_str(written);
+            self.0.push((item.clone(), kept));
+        }
+    }
+}
+
+/// A result the writer can write: an owned [`DecisionResult`] or a borrowed [`DecisionView`].
+pub trait WritableResult {
+    /// The parts of the result, borrowed.
+    fn parts(&self) -> ResultParts<'_>;
+}
+
+/// What [`write_result`] reads of a result, borrowed.
+pub struct ResultParts<'a> {
+    decision: Decision,
+    status: &'a Status,
+    obligations: &'a [Arc<PolicyAction>],
+    advice: &'a [Arc<PolicyAction>],
+    attributes: &'a [Arc<RequestCategory>],
+    policy_identifiers: Option<&'a [PolicyIdentifier]>,
+}
+
+impl WritableResult for &DecisionResult {
+    fn parts(&self) -> ResultParts<'_> {
+        ResultParts {
+            decision: self.decision,
+            status: &self.status,
+            obligations: &self.obligations,
+            advice: &self.advice,
+            attributes: &self.attributes,
+            policy_identifiers: self.policy_identifiers.as_deref(),
+        }
+    }
+}
+
+impl WritableResult for DecisionView<'_> {
+    fn parts(&self) -> ResultParts<'_> {
+        ResultParts {
+            decision: self.decision,
+            status: &self.status,
+            obligations: &self.obligations,
+            advice: &self.advice,
+            attributes: self.attributes,
+            policy_identifiers: self.policy_identifiers.as_deref(),
+        }
+    }
+}
+
+fn write_result(result: &ResultParts<'_>, repeats: &mut Repeats, out: &mut String) {
     out.push_str("  <Result>\n    <Decision>");
     out.push_str(result.decision.as_str());
     out.push_str("</Decision>\n");
-    write_status(&result.status, out);
+    write_status(result.status, out);
     write_actions(
-        &result.obligations,
-        "Obligations",
-        "Obligation",
-        " ObligationId=\"",
+        result.obligations,
+        Kind::OBLIGATION,
+        &mut repeats.obligations,
+        &mut repeats.text,
         out,
     );
     write_actions(
-        &result.advice,
-        "AssociatedAdvice",
-        "Advice",
-        " AdviceId=\"",
+        result.advice,
+        Kind::ADVICE,
+        &mut repeats.advice,
+        &mut repeats.text,
         out,
     );
-    for category in result.attributes.iter() {
-        write_attributes(category, out);
+    for category in result.attributes {
+        repeats
+            .categories
+            .write(category, &mut repeats.text, out, write_attributes);
     }
-    if let Some(ids) = &result.policy_identifiers {
+    if let Some(ids) = result.policy_identifiers {
         write_policy_identifiers(ids, out);
     }
     out.push_str("  </Result>\n");
@@ -99,37 +208,63 @@ fn write_status(status: &Status, out: &mut String) {
     out.push_str("    </Status>\n");
 }
 
+/// The element names of obligations or advice.
+struct Kind {
+    list: &'static str,
+    element: &'static str,
+    id_attribute: &'static str,
+}
+
+impl Kind {
+    const OBLIGATION: Kind = Kind {
+        list: "Obligations",
+        element: "Obligation",
+        id_attribute: " ObligationId=\"",
+    };
+    const ADVICE: Kind = Kind {
+        list: "AssociatedAdvice",
+        element: "Advice",
+        id_attribute: " AdviceId=\"",
+    };
+}
+
 fn write_actions(
     actions: &[Arc<PolicyAction>],
-    list: &str,
-    element: &str,
-    id_attribute: &str,
+    kind: Kind,
+    seen: &mut Seen<PolicyAction>,
+    text: &mut String,
     out: &mut String,
 ) {
     if actions.is_empty() {
         return;
     }
     out.push_str("    <");
-    out.push_str(list);
+    out.push_str(kind.list);
     out.push_str(">\n");
     for action in actions {
-        out.push_str("      <");
-        out.push_str(element);
-        push_attr(id_attribute, &action.id, out);
-        if action.assignments.is_empty() {
-            out.push_str("/>\n");
-            continue;
-        }
-        out.push_str(">\n");
-        for assignment in action.assignments.iter() {
-            write_assignment(assignment, out);
-        }
-        out.push_str("      </");
-        out.push_str(element);
-        out.push_str(">\n");
+        seen.write(action, text, out, |action, out| {
+            write_action(action, &kind, out)
+        });
     }
     out.push_str("    </");
-    out.push_str(list);
+    out.push_str(kind.list);
+    out.push_str(">\n");
+}
+
+fn write_action(action: &PolicyAction, kind: &Kind, out: &mut String) {
+    out.push_str("      <");
+    out.push_str(kind.element);
+    push_attr(kind.id_attribute, &action.id, out);
+    if action.assignments.is_empty() {
+        out.push_str("/>\n");
+        return;
+    }
+    out.push_str(">\n");
+    for assignment in action.assignments.iter() {
+        write_assignment(assignment, out);
+    }
+    out.push_str("      </");
+    out.push_str(kind.element);
     out.push_str(">\n");
 }
 
@@ -277,15 +412,15 @@ fn zero_mask(x: u64) -> u64 {
 fn special_mask(x: u64, text: bool) -> u64 {
     // Some byte below 0x20 (exact as a yes/no for any bound up to 0x80).
     let ctl = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
-    let markup = zero_mask(x ^ (ONES * u64::from(b'&')))
-        | zero_mask(x ^ (ONES * u64::from(b'<')))
-        | zero_mask(x ^ (ONES * u64::from(b'>')));
-    let quotes = if text {
-        0
+    // `<` (0x3C) and `>` (0x3E) differ in bit 1 alone, and no other byte ORed with that bit
+    // gives 0x3E: one test finds both. Likewise `&` (0x26) and `'` (0x27) in bit 0.
+    let angles = zero_mask((x | (ONES * 0x02)) ^ (ONES * u64::from(b'>')));
+    if text {
+        ctl | angles | zero_mask(x ^ (ONES * u64::from(b'&')))
     } else {
-        zero_mask(x ^ (ONES * u64::from(b'"'))) | zero_mask(x ^ (ONES * u64::from(b'\'')))
-    };
-    ctl | markup | quotes
+        let amp_or_apos = zero_mask((x | ONES) ^ (ONES * u64::from(b'\'')));
+        ctl | angles | amp_or_apos | zero_mask(x ^ (ONES * u64::from(b'"')))
+    }
 }
 
 /// Whether `bytes` hold a byte that might need escaping: `&`, `<`, `>`, any control byte
