@@ -96,6 +96,13 @@ impl Bsn {
         Ok(Bsn(value))
     }
 
+    /// A BSN that was checked before it was stored as a number by this crate (the consent
+    /// provider's prepared words): the 11-check is not repeated on the decision path. A
+    /// number that was not checked only ever fails to find a profile, as an unknown BSN does.
+    pub(crate) fn from_checked(value: u32) -> Bsn {
+        Bsn(value)
+    }
+
     /// The number (what the index stores).
     pub fn get(self) -> u32 {
         self.0

@@ -46,7 +46,19 @@ fn filter_bit(key: u64) -> u64 {
     1 << (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58)
 }
 
+/// The filter bits of `keys`, for [`Context::may_hold_any`].
+pub(crate) fn key_filter(keys: impl IntoIterator<Item = u64>) -> u64 {
+    keys.into_iter().fold(0, |f, key| f | filter_bit(key))
+}
+
 impl Context {
+    /// Whether the request may hold a value of one of the attributes whose [`key_filter`] is
+    /// `filter` (never `false` when it does).
+    #[inline]
+    pub(crate) fn may_hold_any(&self, filter: u64) -> bool {
+        self.filter & filter != 0
+    }
+
     /// Interns the attributes of `categories` against `symbols`, dropping attributes no policy
     /// mentions, and supplies the current date and time unless the request carries them.
     pub fn new<'a>(
@@ -140,6 +152,24 @@ impl<'a> Lookup<'a> {
             extra,
             failures,
         }
+    }
+
+    /// The request's own attributes.
+    #[inline]
+    pub(crate) fn request(&self) -> &'a Context {
+        self.base
+    }
+
+    /// The attributes the provider supplied.
+    #[inline]
+    pub(crate) fn provided(&self) -> &'a [Provided<'a>] {
+        self.extra
+    }
+
+    /// Whether the provider failed to supply some attribute.
+    #[inline]
+    pub(crate) fn has_failures(&self) -> bool {
+        !self.failures.is_empty()
     }
 
     /// A lookup over the request's attributes alone.

@@ -169,7 +169,11 @@ impl Pdp {
                 message: "the root policy could not be compiled".to_string(),
             }]
         })?;
-        let tree = TreeTable::build(&root, &atoms);
+        let tree = TreeTable::build(
+            &root,
+            &atoms,
+            provider.as_ref().map_or(&[], |p| &p.known[..]),
+        );
         let time_keys = current_time_keys(&symbols);
         Ok(Pdp {
             root,
@@ -287,6 +291,7 @@ impl Pdp {
         let mut provided = ProvidedAttributes {
             output_keys: &bound.output_keys,
             known: &bound.known,
+            known_starts: &bound.known_starts,
             entries: arrayvec::ArrayVec::new(),
             failures: Vec::new(),
             overflowed: 0,

@@ -120,6 +120,8 @@ pub(crate) struct BoundProvider {
     pub output_keys: Vec<u64>,
     /// Per output, its known values as ready entries ([`AttributeProvider::known_values`]).
     pub known: Vec<Vec<Entry>>,
+    /// Per output, the number of its first known value when all are numbered in order.
+    pub known_starts: Vec<u32>,
 }
 
 impl BoundProvider {
@@ -144,12 +146,21 @@ impl BoundProvider {
                     })
                     .collect()
             })
+            .collect::<Vec<Vec<Entry>>>();
+        let known_starts = known
+            .iter()
+            .scan(0u32, |next, values| {
+                let start = *next;
+                *next += values.len() as u32;
+                Some(start)
+            })
             .collect();
         BoundProvider {
             provider,
             input_keys,
             output_keys,
             known,
+            known_starts,
         }
     }
 }
@@ -187,7 +198,9 @@ pub const MAX_PROVIDED_VALUES: usize = 16;
 #[derive(Debug)]
 pub(crate) enum Provided<'a> {
     Owned(Entry),
-    Known(&'a Entry),
+    /// One of the provider's declared values, with its number among all of them (outputs in
+    /// order, values in order): compiled tables know in advance which tests it passes.
+    Known(&'a Entry, u32),
 }
 
 impl Provided<'_> {
@@ -195,7 +208,7 @@ impl Provided<'_> {
     pub(crate) fn entry(&self) -> &Entry {
         match self {
             Provided::Owned(e) => e,
-            Provided::Known(e) => e,
+            Provided::Known(e, _) => e,
         }
     }
 }
@@ -204,6 +217,8 @@ impl Provided<'_> {
 pub struct ProvidedAttributes<'a> {
     pub(crate) output_keys: &'a [u64],
     pub(crate) known: &'a [Vec<Entry>],
+    /// Where each output's values start in the numbering of all known values.
+    pub(crate) known_starts: &'a [u32],
     pub(crate) entries: ArrayVec<Provided<'a>, MAX_PROVIDED_VALUES>,
     pub(crate) failures: Vec<(u64, Box<Status>)>,
     pub(crate) overflowed: usize,
@@ -230,8 +245,12 @@ impl<'a> ProvidedAttributes<'a> {
     #[inline]
     pub fn push_known(&mut self, output: usize, index: usize) {
         let entry = self.known.get(output).and_then(|values| values.get(index));
+        let number = self
+            .known_starts
+            .get(output)
+            .map_or(u32::MAX, |&start| start + index as u32);
         match entry {
-            Some(e) if self.entries.try_push(Provided::Known(e)).is_ok() => {}
+            Some(e) if self.entries.try_push(Provided::Known(e, number)).is_ok() => {}
             _ => self.overflowed += 1,
         }
     }

@@ -22,9 +22,10 @@
 //! 256 stored outcomes, and the emergency obligation, which echoes the holder and the data
 //! category, is the one combination family evaluated the ordinary way.
 
-use super::context::{Context, Lookup};
+use super::context::{key_filter, Context, Entry, Lookup};
 use super::eval::{Evaluator, Outcome};
 use super::model::PolicyNode;
+use super::provider::Provided;
 use super::table::{tested_bits, Atoms, TestedAttribute};
 
 /// The most tests a whole-tree table covers (it has 2^n entries).
@@ -34,13 +35,23 @@ pub const MAX_TREE_ATOMS: usize = 12;
 pub(crate) struct TreeTable {
     /// The tests on provided attributes, with the bit of their number.
     provided: Vec<TestedAttribute>,
+    /// Per value the provider declared ([`Provided::Known`], numbered across its outputs), the
+    /// bits of the tests it passes: computed once here, so a decision whose provided values
+    /// are all declared ones ORs a few words instead of comparing values.
+    known_bits: Vec<u32>,
+    /// The keys of the tested attributes, and their key filter: a request that may carry one
+    /// of them itself, or a provided value that was not declared, takes the general path.
+    tested_keys: Vec<u64>,
+    tested_filter: u64,
     /// Indexed by the combination of test numbers; `None`: evaluate the ordinary way.
     outcomes: Vec<Option<Outcome>>,
 }
 
 impl TreeTable {
     /// The table for `root`, or `None` when the tree is not of the supported shape.
-    pub fn build(root: &PolicyNode, atoms: &Atoms) -> Option<TreeTable> {
+    /// `known` holds the provider's declared values, per output (see
+    /// [`crate::xacml::provider::AttributeProvider::known_values`]).
+    pub fn build(root: &PolicyNode, atoms: &Atoms, known: &[Vec<Entry>]) -> Option<TreeTable> {
         if atoms.is_empty() || atoms.len() > MAX_TREE_ATOMS || !supported(root, 0) {
             return None;
         }
@@ -52,8 +63,18 @@ impl TreeTable {
                 ev.forced_outcome_is_exact().then_some(outcome)
             })
             .collect();
+        let provided = atoms.provided_tests();
+        let known_bits = known
+            .iter()
+            .flatten()
+            .map(|entry| entry_bits(&provided, entry))
+            .collect();
+        let tested_keys: Vec<u64> = provided.iter().map(|t| t.key).collect();
         Some(TreeTable {
-            provided: atoms.provided_tests(),
+            tested_filter: key_filter(tested_keys.iter().copied()),
+            tested_keys,
+            known_bits,
+            provided,
             outcomes,
         })
     }
@@ -67,9 +88,43 @@ impl TreeTable {
     /// way (see the module docs). `request_atoms` are the request's prepared answers.
     #[inline]
     pub fn outcome(&self, lookup: &Lookup<'_>, request_atoms: u64) -> Option<&Outcome> {
-        let numbers = request_atoms as u32 | tested_bits(&self.provided, lookup)?;
+        let numbers = request_atoms as u32 | self.provided_bits(lookup)?;
         self.outcomes.get(numbers as usize)?.as_ref()
     }
+
+    /// [`tested_bits`] of the provided tests; from [`TreeTable::known_bits`] when the tested
+    /// attributes come from declared provider values alone (the same bits: each is what
+    /// `tested_bits` computes for that value), by comparing values otherwise.
+    #[inline]
+    fn provided_bits(&self, lookup: &Lookup<'_>) -> Option<u32> {
+        if !lookup.has_failures() && !lookup.request().may_hold_any(self.tested_filter) {
+            let mut bits = 0;
+            let mut declared = true;
+            for p in lookup.provided() {
+                match p {
+                    Provided::Known(_, n) => match self.known_bits.get(*n as usize) {
+                        Some(b) => bits |= b,
+                        None => declared = false,
+                    },
+                    Provided::Owned(e) => declared &= !self.tested_keys.contains(&e.key),
+                }
+            }
+            if declared {
+                return Some(bits);
+            }
+        }
+        tested_bits(&self.provided, lookup)
+    }
+}
+
+/// The bits of the tests in `tests` that `entry`'s value passes.
+fn entry_bits(tests: &[TestedAttribute], entry: &Entry) -> u32 {
+    tests
+        .iter()
+        .filter(|t| t.key == entry.key && t.datatype == entry.value.datatype())
+        .flat_map(|t| &t.literals)
+        .filter(|(literal, _)| literal.equals(&entry.value))
+        .fold(0, |bits, (_, bit)| bits | bit)
 }
 
 /// Whether every node of the tree is a target-less policy with a rule table, or a target-less
