@@ -284,10 +284,9 @@ fn lane_mask(lanes: &[u32; LANES], bsn: u32) -> u32 {
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
 fn lane_mask(lanes: &[u32; LANES], bsn: u32) -> u32 {
-    lanes
-        .iter()
-        .enumerate()
-        .fold(0, |mask, (i, &b)| mask | u32::from(b == bsn) * (0xF << (4 * i)))
+    lanes.iter().enumerate().fold(0, |mask, (i, &b)| {
+        mask | u32::from(b == bsn) * (0xF << (4 * i))
+    })
 }
 
 /// The contents of one shard: with the lock word, 64 bytes, so a shard header is one line.

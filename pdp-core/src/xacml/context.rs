@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::datatype::DataType;
 use super::model::{attr_key, Symbols};
-use super::provider::Provided;
+use super::provider::{KnownValue, ProvidedAttributes};
 use super::request::{RequestCategory, RequestTime};
 use super::response::Status;
 use super::value::Value;
@@ -137,20 +137,19 @@ impl Context {
 #[derive(Clone, Copy, Debug)]
 pub struct Lookup<'a> {
     base: &'a Context,
-    extra: &'a [Provided<'a>],
+    known: &'a [KnownValue<'a>],
+    extra: &'a [Entry],
     failures: &'a [(u64, Box<Status>)],
 }
 
 impl<'a> Lookup<'a> {
-    pub(crate) fn new(
-        base: &'a Context,
-        extra: &'a [Provided<'a>],
-        failures: &'a [(u64, Box<Status>)],
-    ) -> Self {
+    /// The request's attributes and what the provider supplied for this decision.
+    pub(crate) fn new(base: &'a Context, provided: &'a ProvidedAttributes<'a>) -> Self {
         Lookup {
             base,
-            extra,
-            failures,
+            known: &provided.known_values,
+            extra: provided.rare.as_ref().map_or(&[], |r| &r.entries[..]),
+            failures: provided.rare.as_ref().map_or(&[], |r| &r.failures[..]),
         }
     }
 
@@ -160,9 +159,15 @@ impl<'a> Lookup<'a> {
         self.base
     }
 
-    /// The attributes the provider supplied.
+    /// The declared values the provider supplied.
     #[inline]
-    pub(crate) fn provided(&self) -> &'a [Provided<'a>] {
+    pub(crate) fn known_values(&self) -> &'a [KnownValue<'a>] {
+        self.known
+    }
+
+    /// The values the provider built for this decision.
+    #[inline]
+    pub(crate) fn built_values(&self) -> &'a [Entry] {
         self.extra
     }
 
@@ -174,16 +179,23 @@ impl<'a> Lookup<'a> {
 
     /// A lookup over the request's attributes alone.
     pub fn request_only(base: &'a Context) -> Self {
-        Lookup::new(base, &[], &[])
+        Lookup {
+            base,
+            known: &[],
+            extra: &[],
+            failures: &[],
+        }
     }
 
-    /// All values of one attribute (any data type, any issuer).
+    /// All values of one attribute (any data type, any issuer): the request's, then the
+    /// provider's declared ones, then those it built (a bag has no order; this one is fixed).
     #[inline]
     pub fn values(&self, key: u64) -> impl Iterator<Item = &'a Entry> + 'a {
         self.base.values(key).iter().chain(
-            self.extra
+            self.known
                 .iter()
-                .map(Provided::entry)
+                .map(|k| k.entry)
+                .chain(self.extra)
                 .filter(move |e| e.key == key),
         )
     }

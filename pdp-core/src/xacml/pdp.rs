@@ -288,14 +288,8 @@ impl Pdp {
         let Some(bound) = &self.provider else {
             return self.finish(request, Lookup::request_only(&request.context));
         };
-        let mut provided = ProvidedAttributes {
-            output_keys: &bound.output_keys,
-            known: &bound.known,
-            known_starts: &bound.known_starts,
-            entries: arrayvec::ArrayVec::new(),
-            failures: Vec::new(),
-            overflowed: 0,
-        };
+        let mut provided =
+            ProvidedAttributes::new(&bound.output_keys, &bound.known, &bound.known_starts);
         let view = ProviderRequest {
             context: &request.context,
             input_keys: &bound.input_keys,
@@ -304,10 +298,7 @@ impl Pdp {
         bound
             .provider
             .provide(&view, request.provider_inputs.as_ref(), &mut provided);
-        self.finish(
-            request,
-            Lookup::new(&request.context, &provided.entries, &provided.failures),
-        )
+        self.finish(request, Lookup::new(&request.context, &provided))
     }
 
     /// Evaluates the root over `lookup`: the whole-tree table's stored outcome when it

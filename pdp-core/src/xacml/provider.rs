@@ -194,48 +194,77 @@ impl<'a> ProviderRequest<'a> {
 /// for provided attributes.
 pub const MAX_PROVIDED_VALUES: usize = 16;
 
-/// One supplied value: built for this decision, or one of the provider's known values.
-#[derive(Debug)]
-pub(crate) enum Provided<'a> {
-    Owned(Entry),
-    /// One of the provider's declared values, with its number among all of them (outputs in
-    /// order, values in order): compiled tables know in advance which tests it passes.
-    Known(&'a Entry, u32),
+/// One of the provider's declared values, supplied by number: a reference (nothing to copy or
+/// drop) and its number among all declared values (outputs in order, values in order), by
+/// which compiled tables know in advance which tests it passes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KnownValue<'a> {
+    pub entry: &'a Entry,
+    pub number: u32,
 }
 
-impl Provided<'_> {
-    #[inline]
-    pub(crate) fn entry(&self) -> &Entry {
-        match self {
-            Provided::Owned(e) => e,
-            Provided::Known(e, _) => e,
-        }
-    }
-}
-
-/// What a provider supplies for one individual request.
+/// What a provider supplies for one individual request. Declared values and values built for
+/// the decision are kept apart: a decision that only gets declared values (the consent
+/// provider's) has nothing to drop afterwards.
 pub struct ProvidedAttributes<'a> {
     pub(crate) output_keys: &'a [u64],
     pub(crate) known: &'a [Vec<Entry>],
     /// Where each output's values start in the numbering of all known values.
     pub(crate) known_starts: &'a [u32],
-    pub(crate) entries: ArrayVec<Provided<'a>, MAX_PROVIDED_VALUES>,
-    pub(crate) failures: Vec<(u64, Box<Status>)>,
+    pub(crate) known_values: ArrayVec<KnownValue<'a>, MAX_PROVIDED_VALUES>,
+    /// Values built for the decision and failures: allocated on first use, so that a decision
+    /// without either drops nothing but an empty pointer.
+    pub(crate) rare: Option<Box<Rare>>,
     pub(crate) overflowed: usize,
 }
 
+/// What most decisions never get from a provider (see [`ProvidedAttributes::rare`]).
+#[derive(Default)]
+pub(crate) struct Rare {
+    pub entries: Vec<Entry>,
+    pub failures: Vec<(u64, Box<Status>)>,
+}
+
 impl<'a> ProvidedAttributes<'a> {
+    /// Nothing supplied yet, for a provider bound with these outputs and known values.
+    pub(crate) fn new(
+        output_keys: &'a [u64],
+        known: &'a [Vec<Entry>],
+        known_starts: &'a [u32],
+    ) -> Self {
+        ProvidedAttributes {
+            output_keys,
+            known,
+            known_starts,
+            known_values: ArrayVec::new(),
+            rare: None,
+            overflowed: 0,
+        }
+    }
+
+    /// Whether [`MAX_PROVIDED_VALUES`] values are held.
+    #[inline]
+    fn full(&self) -> bool {
+        self.known_values.len() + self.rare.as_ref().map_or(0, |r| r.entries.len())
+            >= MAX_PROVIDED_VALUES
+    }
+
+    fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
     /// Adds a value of output `output`.
     pub fn push(&mut self, output: usize, value: Value) {
         if let Some(&key) = self.output_keys.get(output) {
-            let entry = Entry {
+            if self.full() {
+                self.overflowed += 1;
+                return;
+            }
+            self.rare().entries.push(Entry {
                 key,
                 issuer: None,
                 value,
-            };
-            if self.entries.try_push(Provided::Owned(entry)).is_err() {
-                self.overflowed += 1;
-            }
+            });
         }
     }
 
@@ -245,12 +274,12 @@ impl<'a> ProvidedAttributes<'a> {
     #[inline]
     pub fn push_known(&mut self, output: usize, index: usize) {
         let entry = self.known.get(output).and_then(|values| values.get(index));
-        let number = self
-            .known_starts
-            .get(output)
-            .map_or(u32::MAX, |&start| start + index as u32);
-        match entry {
-            Some(e) if self.entries.try_push(Provided::Known(e, number)).is_ok() => {}
+        let start = self.known_starts.get(output);
+        match (entry, start) {
+            (Some(entry), Some(&start)) if !self.full() => self.known_values.push(KnownValue {
+                entry,
+                number: start + index as u32,
+            }),
             _ => self.overflowed += 1,
         }
     }
@@ -265,7 +294,7 @@ impl<'a> ProvidedAttributes<'a> {
     /// Indeterminate with this status (unless the request itself carries values for it).
     pub fn fail(&mut self, output: usize, status: Status) {
         if let Some(&key) = self.output_keys.get(output) {
-            self.failures.push((key, Box::new(status)));
+            self.rare().failures.push((key, Box::new(status)));
         }
     }
 
@@ -275,9 +304,9 @@ impl<'a> ProvidedAttributes<'a> {
             return;
         };
         for &key in rest {
-            self.failures.push((key, Box::new(status.clone())));
+            self.rare().failures.push((key, Box::new(status.clone())));
         }
         // The last output takes the status itself: one copy fewer.
-        self.failures.push((last, Box::new(status)));
+        self.rare().failures.push((last, Box::new(status)));
     }
 }

@@ -25,7 +25,6 @@
 use super::context::{key_filter, Context, Entry, Lookup};
 use super::eval::{Evaluator, Outcome};
 use super::model::PolicyNode;
-use super::provider::Provided;
 use super::table::{tested_bits, Atoms, TestedAttribute};
 
 /// The most tests a whole-tree table covers (it has 2^n entries).
@@ -35,7 +34,8 @@ pub const MAX_TREE_ATOMS: usize = 12;
 pub(crate) struct TreeTable {
     /// The tests on provided attributes, with the bit of their number.
     provided: Vec<TestedAttribute>,
-    /// Per value the provider declared ([`Provided::Known`], numbered across its outputs), the
+    /// Per value the provider declared (numbered across its outputs, see
+    /// [`crate::xacml::provider::ProvidedAttributes::push_known`]), the
     /// bits of the tests it passes: computed once here, so a decision whose provided values
     /// are all declared ones ORs a few words instead of comparing values.
     known_bits: Vec<u32>,
@@ -100,14 +100,14 @@ impl TreeTable {
         if !lookup.has_failures() && !lookup.request().may_hold_any(self.tested_filter) {
             let mut bits = 0;
             let mut declared = true;
-            for p in lookup.provided() {
-                match p {
-                    Provided::Known(_, n) => match self.known_bits.get(*n as usize) {
-                        Some(b) => bits |= b,
-                        None => declared = false,
-                    },
-                    Provided::Owned(e) => declared &= !self.tested_keys.contains(&e.key),
+            for k in lookup.known_values() {
+                match self.known_bits.get(k.number as usize) {
+                    Some(b) => bits |= b,
+                    None => declared = false,
                 }
+            }
+            for e in lookup.built_values() {
+                declared &= !self.tested_keys.contains(&e.key);
             }
             if declared {
                 return Some(bits);
