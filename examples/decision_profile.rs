@@ -2,7 +2,7 @@
 //! in a loop, printing the mean time per decision. Run under `perf record --call-graph dwarf`.
 //!
 //! ```text
-//! cargo run --release --example decision_profile -- [CITIZENS] [DECISIONS]
+//! cargo run --release --example decision_profile -- [CITIZENS] [DECISIONS] [view | answer]
 //! ```
 
 use std::sync::Arc;
@@ -29,7 +29,11 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(2_000_000);
     // With a third argument `answer`, time whole SOAP round trips of the 5 KB fixture instead.
-    let answer_mode = args.next().as_deref() == Some("answer");
+    // With `view`, read each decision in place (`decide_prepared_view`, what the embedded bench
+    // times) instead of building the owned result.
+    let mode = args.next();
+    let answer_mode = mode.as_deref() == Some("answer");
+    let view_mode = mode.as_deref() == Some("view");
     let catalogue = Arc::new(Catalogue::from_json(CATALOGUE).expect("catalogue"));
     let generator = Generator::new(&catalogue, 1, citizens).expect("generator");
     let index = Arc::new(ConsentIndex::from_records(&catalogue, generator.records()));
@@ -68,8 +72,12 @@ fn main() {
     let started = Instant::now();
     let mut permits = 0usize;
     for i in 0..decisions {
-        let r = service.decide_prepared(&prepared[i & 4095]);
-        permits += usize::from(r.decision == pdp_core::xacml::response::Decision::Permit);
+        let decision = if view_mode {
+            service.decide_prepared_view(&prepared[i & 4095]).decision
+        } else {
+            service.decide_prepared(&prepared[i & 4095]).decision
+        };
+        permits += usize::from(decision == pdp_core::xacml::response::Decision::Permit);
     }
     let took = started.elapsed();
     println!(
