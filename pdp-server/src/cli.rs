@@ -167,6 +167,11 @@ pub enum Command {
         /// Where rejected lines are appended (default: FILE.rejected.txt).
         #[arg(long, value_name = "FILE")]
         rejected: Option<PathBuf>,
+        /// At most this many lines per second (pauses after each batch), to spare a store
+        /// that serves production while a large file goes in. Default: as fast as it goes.
+        #[arg(long, value_name = "LINES_PER_SECOND",
+              value_parser = clap::value_parser!(u64).range(1..))]
+        max_rate: Option<u64>,
     },
 }
 
@@ -274,6 +279,7 @@ pub fn run(cli: Cli) -> ExitCode {
             no_progress,
             threads,
             rejected,
+            max_rate,
         } => import(crate::import::ImportOptions {
             store: store.url(),
             file,
@@ -283,6 +289,7 @@ pub fn run(cli: Cli) -> ExitCode {
             progress: !no_progress,
             threads,
             rejected,
+            max_rate,
         }),
     };
     match outcome {

@@ -108,6 +108,8 @@ pub struct ImportOptions {
     pub threads: Option<usize>,
     /// Where rejected lines go; default `FILE.rejected.txt`.
     pub rejected: Option<PathBuf>,
+    /// At most this many lines per second; `None`: no limit.
+    pub max_rate: Option<u64>,
 }
 
 /// What an import did (also when it stopped early: then `error` says why).
@@ -281,6 +283,7 @@ pub fn run(opts: &ImportOptions) -> Result<ImportReport, (Option<Box<ImportRepor
             ProgressMode::Off
         },
         retry_pause: Duration::from_millis(500),
+        max_rate: opts.max_rate,
     };
     let mut reopen = || store::open(&url);
     let mut report = import(file, &catalogue, store, &mut reopen, &job);
@@ -338,6 +341,8 @@ pub struct ImportJob {
     pub progress: ProgressMode,
     /// The first pause before retrying an unavailable store (doubled each retry).
     pub retry_pause: Duration,
+    /// At most this many lines per second ([`ImportOptions::max_rate`]).
+    pub max_rate: Option<u64>,
 }
 
 /// Imports `file` into `store`; `reopen` opens a fresh connection after the store became
@@ -924,7 +929,20 @@ impl Writer<'_> {
         self.report.unchanged += unchanged;
         self.report.lines_done = lines_done;
         self.batch.clear();
+        self.keep_to_rate();
         true
+    }
+
+    /// With a rate limit, waits until the lines this run handled so far are within it.
+    fn keep_to_rate(&self) {
+        let Some(rate) = self.job.max_rate.filter(|&r| r > 0) else {
+            return;
+        };
+        let handled = self.report.lines_done.saturating_sub(self.report.skipped);
+        let due = Duration::from_secs_f64(handled as f64 / rate as f64);
+        if let Some(wait) = due.checked_sub(self.started.elapsed()) {
+            std::thread::sleep(wait);
+        }
     }
 }
 
@@ -1191,6 +1209,7 @@ mod tests {
             rejected_path: dir.join("rejected.txt"),
             progress: ProgressMode::Off,
             retry_pause: Duration::from_millis(1),
+            max_rate: None,
         }
     }
 
@@ -1244,6 +1263,38 @@ mod tests {
             b.last().map(|(_, d)| *d),
             Some(n + 2),
             "the tail is committed"
+        );
+    }
+
+    /// With `--max-rate`, a run takes at least its lines divided by the rate (it pauses after
+    /// batches) and still imports everything.
+    #[test]
+    fn a_rate_limit_spreads_the_import_over_time() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (path, n) = sample_file(dir.path(), 300);
+        let (store, _, batches) = fake(0);
+        let mut reopen = || Err(StoreError::Unavailable("not needed".into()));
+        let rate = 1_000;
+        let job = ImportJob {
+            max_rate: Some(rate),
+            ..job(dir.path(), 50)
+        };
+        let started = Instant::now();
+        let report = import(
+            File::open(&path).expect("open"),
+            &catalogue(),
+            Box::new(store),
+            &mut reopen,
+            &job,
+        );
+        assert_eq!(report.error, None);
+        assert_eq!(report.inserted, n);
+        assert!(batches.lock().expect("lock").len() >= 6);
+        let least = Duration::from_secs_f64(report.lines_done as f64 / rate as f64);
+        assert!(
+            started.elapsed() >= least,
+            "{:?} < {least:?}",
+            started.elapsed()
         );
     }
 

@@ -265,8 +265,9 @@ fn bad_lines_are_reported_with_line_numbers_and_the_rest_is_imported() {
 fn a_killed_import_resumes_and_ends_as_a_clean_import() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("big.ndjson");
-    // Big enough (about 80 000 lines, a few hundred batches of 100) that a release build cannot
-    // finish the import between the first committed batch and the kill.
+    // About 80 000 lines in batches of 100, at most 10 000 lines a second (`--max-rate`): the
+    // import takes at least 8 s, so it cannot finish between the first committed batch and
+    // the kill, however fast the build and however loaded the machine that polls it.
     generate(&file, 40_000, 11);
     let lines = std::fs::read_to_string(&file)
         .expect("read")
@@ -281,6 +282,7 @@ fn a_killed_import_resumes_and_ends_as_a_clean_import() {
             .arg("import")
             .arg(&file)
             .args(["--store", &store, "--no-progress", "--batch-size", "100"])
+            .args(["--max-rate", "10000"])
             .arg("--catalogue")
             .arg(catalogue_path())
             .stdout(Stdio::null())
