@@ -373,6 +373,7 @@ impl<'c, 'a> RequestParser<'c, 'a> {
 
     /// The next child element of the element `parent` whose start tag was read last, or `None`
     /// at its end tag. Non-whitespace text is an error.
+    #[inline(always)]
     fn next_child(&mut self, parent: &str) -> Parsed<Option<Tag<'a>>> {
         loop {
             match self.cursor.next_markup()? {

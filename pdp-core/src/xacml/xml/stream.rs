@@ -316,6 +316,7 @@ impl<'a> XmlCursor<'a> {
 
     /// [`next_item`](Self::next_item) for element-only content: blank text (indentation) is
     /// skipped inside the cursor instead of being reported; other text is reported as usual.
+    #[inline]
     pub fn next_markup(&mut self) -> Result<Item<'a>, StreamError> {
         self.skip_blank = true;
         let item = self.next_item();
