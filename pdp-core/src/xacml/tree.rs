@@ -39,9 +39,8 @@ pub(crate) struct TreeTable {
     /// bits of the tests it passes: computed once here, so a decision whose provided values
     /// are all declared ones ORs a few words instead of comparing values.
     known_bits: Vec<u32>,
-    /// The keys of the tested attributes, and their key filter: a request that may carry one
-    /// of them itself, or a provided value that was not declared, takes the general path.
-    tested_keys: Vec<u64>,
+    /// The key filter of the tested attributes: a request that may carry one of them itself
+    /// takes the general path (as does a provided value that was not declared).
     tested_filter: u64,
     /// Indexed by the combination of test numbers; `None`: evaluate the ordinary way.
     outcomes: Vec<Option<Outcome>>,
@@ -69,10 +68,8 @@ impl TreeTable {
             .flatten()
             .map(|entry| entry_bits(&provided, entry))
             .collect();
-        let tested_keys: Vec<u64> = provided.iter().map(|t| t.key).collect();
         Some(TreeTable {
-            tested_filter: key_filter(tested_keys.iter().copied()),
-            tested_keys,
+            tested_filter: key_filter(provided.iter().map(|t| t.key)),
             known_bits,
             provided,
             outcomes,
@@ -107,7 +104,7 @@ impl TreeTable {
                 }
             }
             for e in lookup.built_values() {
-                declared &= !self.tested_keys.contains(&e.key);
+                declared &= !self.provided.iter().any(|t| t.key == e.key);
             }
             if declared {
                 return Some(bits);

@@ -107,22 +107,11 @@ struct Binding<'a> {
     depth: usize,
 }
 
-/// XML white space (`#x20 | #x9 | #xD | #xA`), by table: one lookup per byte for the short
-/// byte loops that remain (the long scans are in [`scan`]).
-const C_WS: u8 = 1;
-
-static CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    t[b' ' as usize] = C_WS;
-    t[b'\t' as usize] = C_WS;
-    t[b'\n' as usize] = C_WS;
-    t[b'\r' as usize] = C_WS;
-    t
-};
-
+/// XML white space (`#x20 | #x9 | #xD | #xA`), for the short byte loops that remain (the long
+/// scans are in [`scan`]).
 #[inline]
-fn class(b: u8) -> u8 {
-    CLASS[b as usize]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 /// The streaming cursor: its own tokenizer over the borrowed bytes (a start tag, its
@@ -461,7 +450,7 @@ impl<'a> XmlCursor<'a> {
         let content = self.bytes.get(body..end).unwrap_or_default();
         let target_len = content
             .iter()
-            .position(|&b| class(b) & C_WS != 0)
+            .position(|&b| is_ws(b))
             .unwrap_or(content.len());
         if target_len == 0 {
             return Err(StreamError::malformed(
@@ -556,12 +545,10 @@ impl<'a> XmlCursor<'a> {
     #[inline]
     fn skip_ws(&self, mut i: usize) -> usize {
         // One space between attributes is the common case.
-        if self.bytes.get(i) == Some(&b' ')
-            && self.bytes.get(i + 1).is_some_and(|&b| class(b) & C_WS == 0)
-        {
+        if self.bytes.get(i) == Some(&b' ') && self.bytes.get(i + 1).is_some_and(|&b| !is_ws(b)) {
             return i + 1;
         }
-        while self.bytes.get(i).is_some_and(|&b| class(b) & C_WS != 0) {
+        while self.bytes.get(i).is_some_and(|&b| is_ws(b)) {
             i += 1;
         }
         i
@@ -821,7 +808,7 @@ fn same(a: &str, b: &str) -> bool {
 /// `s` without surrounding XML white space (`#x20 | #x9 | #xD | #xA`); two byte checks when
 /// there is none, as nearly always.
 pub fn xml_trim(s: &str) -> &str {
-    let ws = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t' | b'\r' | b'\n'));
+    let ws = |b: Option<&u8>| b.is_some_and(|&b| is_ws(b));
     if !ws(s.as_bytes().first()) && !ws(s.as_bytes().last()) {
         return s;
     }
@@ -830,7 +817,7 @@ pub fn xml_trim(s: &str) -> &str {
 
 /// XML white space only (`#x20 | #x9 | #xD | #xA`).
 pub fn is_xml_whitespace(s: &str) -> bool {
-    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    s.bytes().all(is_ws)
 }
 
 fn unescape(raw: &str, offset: usize) -> Result<Cow<'_, str>, StreamError> {
@@ -1021,10 +1008,7 @@ mod tests {
             40,
             20_000,
         ) {
-            let naive = bytes
-                .iter()
-                .position(|&b| class(b) & C_WS == 0)
-                .unwrap_or(bytes.len());
+            let naive = bytes.iter().position(|&b| !is_ws(b)).unwrap_or(bytes.len());
             assert_eq!(ws_len(&bytes), naive, "{bytes:?}");
         }
     }
