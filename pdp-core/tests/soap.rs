@@ -185,7 +185,7 @@ fn fixture_text(name: &str) -> String {
     String::from_utf8(fixture(name)).expect("fixtures are UTF-8")
 }
 
-fn parse(bytes: &[u8]) -> Result<ClosedQuestionEnvelope, SoapFault> {
+fn parse(bytes: &[u8]) -> Result<ClosedQuestionEnvelope<'_>, SoapFault> {
     parse_closed_question(bytes, &XmlLimits::default(), None)
 }
 
@@ -314,8 +314,8 @@ fn check_request(e: &Expected, request: &Request) {
 #[test]
 fn every_client_shape_parses_into_the_expected_request() {
     for e in FIXTURES {
-        let envelope =
-            parse(&fixture(e.file)).unwrap_or_else(|fault| panic!("{}: {fault}", e.file));
+        let bytes = fixture(e.file);
+        let envelope = parse(&bytes).unwrap_or_else(|fault| panic!("{}: {fault}", e.file));
         assert_eq!(
             envelope.message_id.as_deref(),
             Some(e.message_id),
@@ -479,12 +479,9 @@ fn answers_re_parse_with_headers_and_one_echoing_result_per_category() {
 #[test]
 fn request_ids_share_the_policies_strings() {
     let pdp = pdp();
-    let envelope = parse_closed_question(
-        &fixture("composed-2.8.xml"),
-        &XmlLimits::default(),
-        Some(pdp.symbols()),
-    )
-    .unwrap();
+    let bytes = fixture("composed-2.8.xml");
+    let envelope =
+        parse_closed_question(&bytes, &XmlLimits::default(), Some(pdp.symbols())).unwrap();
     let action: &RequestCategory = envelope
         .request
         .categories

@@ -64,14 +64,16 @@ const ROLE_ULTIMATE_RECEIVER: &str =
     "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver";
 
 /// A parsed closed question: the WS-Addressing headers the answer needs and the XACML request.
+/// The headers borrow from the message bytes unless they hold entity references (no
+/// allocation per header on the request path); `into_owned` on one keeps it longer.
 #[derive(Clone, Debug)]
-pub struct ClosedQuestionEnvelope {
+pub struct ClosedQuestionEnvelope<'a> {
     /// `wsa:MessageID`; the answer's `wsa:RelatesTo` repeats it.
-    pub message_id: Option<String>,
+    pub message_id: Option<Cow<'a, str>>,
     /// `wsa:Action` as sent (clients send `XACMLAuthorizationDecisionQueryRequest`).
-    pub action: Option<String>,
+    pub action: Option<Cow<'a, str>>,
     /// `wsa:To`, the endpoint the client addressed.
-    pub to: Option<String>,
+    pub to: Option<Cow<'a, str>>,
     /// The XACML 3.0 request inside the `XACMLAuthzDecisionQuery`.
     pub request: Request,
 }
@@ -174,11 +176,11 @@ pub fn content_type_ok(content_type: &str) -> bool {
 /// Every problem is a [`SoapFault`] ready to send: `Sender` for malformed or incomplete
 /// questions (also for XML that is not well-formed, a DOCTYPE, or exceeded `limits`),
 /// `MustUnderstand` for an unknown mandatory header, `VersionMismatch` for SOAP 1.1.
-pub fn parse_closed_question(
-    bytes: &[u8],
+pub fn parse_closed_question<'a>(
+    bytes: &'a [u8],
     limits: &XmlLimits,
     symbols: Option<&Symbols>,
-) -> Result<ClosedQuestionEnvelope, SoapFault> {
+) -> Result<ClosedQuestionEnvelope<'a>, SoapFault> {
     let text = as_utf8(bytes)
         .map_err(|e| SoapFault::sender(format!("{}: the message is not XML: {e}", e.position)))?;
     if text.len() > limits.max_bytes {
@@ -314,10 +316,10 @@ fn request_reason(e: &RequestError) -> String {
 
 /// The WS-Addressing headers found so far.
 #[derive(Default)]
-struct Addressing {
-    message_id: Option<String>,
-    action: Option<String>,
-    to: Option<String>,
+struct Addressing<'a> {
+    message_id: Option<Cow<'a, str>>,
+    action: Option<Cow<'a, str>>,
+    to: Option<Cow<'a, str>>,
 }
 
 struct EnvelopeParser<'c, 'a> {
@@ -326,7 +328,7 @@ struct EnvelopeParser<'c, 'a> {
 }
 
 impl<'a> EnvelopeParser<'_, 'a> {
-    fn envelope(&mut self) -> Result<ClosedQuestionEnvelope, Failure> {
+    fn envelope(&mut self) -> Result<ClosedQuestionEnvelope<'a>, Failure> {
         let root = self.cursor.root()?;
         match (root.ns.as_deref(), root.local) {
             (Some(SOAP12_NS), "Envelope") => {}
@@ -403,7 +405,7 @@ impl<'a> EnvelopeParser<'_, 'a> {
         })
     }
 
-    fn header(&mut self, addressing: &mut Addressing) -> Result<(), Failure> {
+    fn header(&mut self, addressing: &mut Addressing<'a>) -> Result<(), Failure> {
         while let Some(block) = self.next_child("Header")? {
             let must_understand = self.must_understand(&block)?;
             let targets_us = match self.cursor.attr_ns(SOAP12_NS, "role") {
@@ -475,9 +477,8 @@ impl<'a> EnvelopeParser<'_, 'a> {
     }
 
     /// The text of a WS-Addressing element (trimmed); an element inside is an error.
-    fn text_content(&mut self, block: &Tag<'a>) -> Result<String, Failure> {
-        // Borrowed from the input while it is one piece (the usual case): one allocation, of
-        // the trimmed text, at the end.
+    fn text_content(&mut self, block: &Tag<'a>) -> Result<Cow<'a, str>, Failure> {
+        // Borrowed from the input while it is one piece (the usual case).
         let mut text: Cow<'a, str> = Cow::Borrowed("");
         loop {
             let chunk = match self.cursor.next_item()? {
@@ -501,7 +502,10 @@ impl<'a> EnvelopeParser<'_, 'a> {
                 text.to_mut().push_str(&chunk);
             }
         }
-        Ok(xml_trim(&text).to_string())
+        Ok(match text {
+            Cow::Borrowed(t) => Cow::Borrowed(xml_trim(t)),
+            Cow::Owned(t) => Cow::Owned(xml_trim(&t).to_string()),
+        })
     }
 
     fn body(&mut self, body: &Tag<'a>) -> Result<Request, Failure> {

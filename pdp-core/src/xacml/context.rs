@@ -257,12 +257,12 @@ pub(crate) fn current_time_entries(
 /// Appends the entries of one `<Attributes>` element, interned against `symbols`; attributes no
 /// policy (or provider) mentions are dropped.
 pub fn interned_entries(cat: &RequestCategory, symbols: &Symbols, entries: &mut Vec<Entry>) {
-    let Some(c) = symbols.get(&cat.category) else {
+    let Some(c) = symbols.get_shared(&cat.category) else {
         return;
     };
     entries.reserve(cat.attributes.len());
     for attr in &cat.attributes {
-        let Some(a) = symbols.get(&attr.id) else {
+        let Some(a) = symbols.get_shared(&attr.id) else {
             continue;
         };
         let key = attr_key(c, a);

@@ -609,29 +609,30 @@ impl<'c, 'a> RequestParser<'c, 'a> {
         }
     }
 
-    /// Reads the attributes of the `InstanceIdentifier` / `CodedValue` start tag just returned.
+    /// Reads the attributes of the `InstanceIdentifier` / `CodedValue` start tag just returned,
+    /// in one pass over them (three lookups by name cost three passes).
     fn hl7_element(&mut self, datatype: DataType) -> Result<Value, Hl7Error> {
-        let get = |cursor: &XmlCursor<'a>, name: &str| -> Result<Option<Cow<'a, str>>, Hl7Error> {
-            match cursor.attr(name) {
-                Some(a) => Ok(Some(cursor.attr_value(&a).map_err(Hl7Error::Xml)?)),
-                None => Ok(None),
-            }
-        };
         let c = &*self.cursor;
+        let names: [&str; 3] = if datatype == DataType::Hl7Ii {
+            ["root", "extension", "assigningAuthorityName"]
+        } else {
+            ["code", "codeSystem", "displayName"]
+        };
+        let mut parts: [Option<Cow<'a, str>>; 3] = [None, None, None];
+        for a in c.attrs().iter().filter(|a| a.prefix.is_empty()) {
+            if let Some(k) = names.iter().position(|&n| n == a.local) {
+                parts[k] = Some(c.attr_value(a).map_err(Hl7Error::Xml)?);
+            }
+        }
+        let [first, second, third] = parts;
         Ok(if datatype == DataType::Hl7Ii {
-            let root = get(c, "root")?;
-            let extension = get(c, "extension")?;
-            let aan = get(c, "assigningAuthorityName")?;
             Value::Ii(Arc::new(
-                Ii::from_parts(root.as_deref(), extension.as_deref(), aan.as_deref())
+                Ii::from_parts(first.as_deref(), second.as_deref(), third.as_deref())
                     .map_err(Hl7Error::Value)?,
             ))
         } else {
-            let code = get(c, "code")?;
-            let system = get(c, "codeSystem")?;
-            let display = get(c, "displayName")?;
             Value::Cv(Arc::new(
-                Cv::from_parts(code.as_deref(), system.as_deref(), display.as_deref())
+                Cv::from_parts(first.as_deref(), second.as_deref(), third.as_deref())
                     .map_err(Hl7Error::Value)?,
             ))
         })
@@ -1041,5 +1042,34 @@ mod tests {
             err.kind,
             RequestErrorKind::UnknownElement { ref parent, .. } if parent == "AttributeValue"
         ));
+    }
+
+    /// HL7 values read their parts whatever the attribute order, ignore prefixed attributes
+    /// (`xsi:type`) and skip child elements (`originalText`, `translation`), empty or not.
+    #[test]
+    fn hl7_values_read_their_parts_in_any_order_and_skip_children() {
+        let cv = r#"<v3:CodedValue xmlns:v3="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+            xsi:type="CV" displayName="Huisarts" codeSystem="2.16.840.1.113883.2.4.15.1060" code="Z3"><v3:originalText>huisarts</v3:originalText><v3:translation code="x"/></v3:CodedValue>"#;
+        let request = parse(&one_value("urn:hl7-org:v3#CV", cv)).unwrap();
+        let value = &request.categories[0].attributes[0].values[0];
+        let cv = value.as_cv().unwrap();
+        assert_eq!(cv.code(), "Z3");
+        assert_eq!(cv.code_system(), "2.16.840.1.113883.2.4.15.1060");
+        assert_eq!(cv.display_name(), Some("Huisarts"));
+
+        let ii = r#"<v3:InstanceIdentifier xmlns:v3="urn:hl7-org:v3" assigningAuthorityName="CIBG"
+            extension="000000789" root="2.16.528.1.1007.3.1"></v3:InstanceIdentifier>"#;
+        let request = parse(&one_value("urn:hl7-org:v3#II", ii)).unwrap();
+        let ii = request.categories[0].attributes[0].values[0]
+            .as_ii()
+            .unwrap();
+        assert_eq!(ii.root(), "2.16.528.1.1007.3.1");
+        assert_eq!(ii.extension(), "000000789");
+        assert_eq!(ii.assigning_authority_name(), Some("CIBG"));
+
+        // A prefixed `root` is not the HL7 attribute: the value has no root.
+        let foreign = r#"<v3:InstanceIdentifier xmlns:v3="urn:hl7-org:v3" v3:root="2.16.528.1.1007.3.1" extension="1"/>"#;
+        let err = parse(&one_value("urn:hl7-org:v3#II", foreign)).unwrap_err();
+        assert!(err.to_string().contains("root attribute"), "{err}");
     }
 }
