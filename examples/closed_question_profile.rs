@@ -3,7 +3,7 @@
 //! on a shared machine).
 //!
 //! `cargo build --release --example closed_question_profile`, then
-//! `valgrind --tool=callgrind target/release/examples/closed_question_profile parse 1000`
+//! `valgrind --tool=callgrind target/release/examples/closed_question_profile parse 1000 [FILE]`
 //! (stages: `walk`, `cursor` (Akkoord's tokenizer alone), `parse`, `write`, `both`); compare with `walk` at the same N.
 
 use std::hint::black_box;
@@ -62,8 +62,11 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let stage = args.next().unwrap_or_else(|| "parse".to_string());
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1000);
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/soap/bench-5k.xml");
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    // An optional third argument names another request file (to see what its shape costs).
+    let path = args.next().unwrap_or_else(|| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/soap/bench-5k.xml").to_string()
+    });
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let limits = XmlLimits::default();
     let mut out = String::with_capacity(8 * 1024);
     let mut total = 0usize;

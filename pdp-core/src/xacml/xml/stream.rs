@@ -271,8 +271,12 @@ impl<'a> XmlCursor<'a> {
                 } else {
                     memchr::memchr(b'<', tail).map_or(self.bytes.len(), |i| offset + ws + i)
                 };
-                let raw = self.slice(offset, end)?;
                 self.pos = end;
+                // Indentation inside element-only content: nothing to slice or report.
+                if blank && self.skip_blank && self.depth > 0 {
+                    continue;
+                }
+                let raw = self.slice(offset, end)?;
                 if self.depth == 0 {
                     if !blank {
                         let message = if self.root_seen {
@@ -283,9 +287,6 @@ impl<'a> XmlCursor<'a> {
                         };
                         return Err(StreamError::malformed(offset, message));
                     }
-                    continue;
-                }
-                if blank && self.skip_blank {
                     continue;
                 }
                 return Ok(Item::Text { raw, offset, blank });
