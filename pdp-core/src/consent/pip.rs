@@ -23,6 +23,7 @@ use super::bsn::{Bsn, Ura};
 use super::catalogue::Catalogue;
 use super::catalogue::{ConsultingCategoryId, DataCategoryId, HolderCategoryId};
 use super::index::{ConsentIndex, FactsQuery};
+use super::question::QuestionView;
 use super::record::{Choice, ChoiceSet};
 use crate::xacml::provider::{
     AttributeProvider, AttributeRef, PreparedInputs, ProvidedAttributes, ProviderRequest,
@@ -117,42 +118,89 @@ impl ConsentProvider {
         let holder = Ura::parse(holder).map_err(|e| format!("data holder: {e}"))?;
         let holder_type = single_cv(request, IN_HOLDER_TYPE, oids::ORGANISATION_TYPE)
             .ok_or("the question names no data holder organisation type")?;
-        let holder_row = self
-            .catalogue
-            .organisation_type(holder_type)
-            .ok_or_else(|| {
-                format!(
-                "organisation type {holder_type} of the data holder is not in consent catalogue {}",
-                self.catalogue.version()
-            )
-            })?;
+        let holder_category = self.holder_category(holder_type)?;
         let data_category = single_cv(request, IN_DATA_CATEGORY, oids::DATA_CATEGORY)
             .ok_or("the question names no data category (event-code)")?;
-        let data_category = self.catalogue.data_category(data_category).ok_or_else(|| {
-            format!(
-                "data category {data_category} is not in consent catalogue {}",
-                self.catalogue.version()
-            )
-        })?;
+        let data_category = self.data_category(data_category)?;
         let requester_type = single_cv(request, IN_REQUESTER_TYPE, oids::ORGANISATION_TYPE)
             .ok_or("the question names no requester organisation type")?;
-        let consulting = self
-            .catalogue
+        let consulting = self.consulting(requester_type)?;
+        Ok(FactsQuery {
+            bsn,
+            holder,
+            holder_category: Some(holder_category),
+            data_category,
+            consulting,
+            now: request.time().unix_secs,
+        })
+    }
+
+    /// The holder category of the data holder's organisation type.
+    fn holder_category(&self, holder_type: &str) -> Result<HolderCategoryId, String> {
+        match self.catalogue.organisation_type(holder_type) {
+            Some(row) => Ok(row.holder_category),
+            None => Err(format!(
+                "organisation type {holder_type} of the data holder is not in consent catalogue {}",
+                self.catalogue.version()
+            )),
+        }
+    }
+
+    fn data_category(&self, code: &str) -> Result<DataCategoryId, String> {
+        self.catalogue.data_category(code).ok_or_else(|| {
+            format!(
+                "data category {code} is not in consent catalogue {}",
+                self.catalogue.version()
+            )
+        })
+    }
+
+    /// The consulting category of the requester's organisation type.
+    fn consulting(&self, requester_type: &str) -> Result<ConsultingCategoryId, String> {
+        self.catalogue
             .consulting_category_of_type(requester_type)
             .ok_or_else(|| {
                 format!(
                     "organisation type {requester_type} of the requester has no consulting category in consent catalogue {}",
                     self.catalogue.version()
                 )
-            })?;
-        Ok(FactsQuery {
-            bsn,
-            holder,
-            holder_category: Some(holder_row.holder_category),
-            data_category,
-            consulting,
-            now: request.time().unix_secs,
+            })
+    }
+
+    /// What [`AttributeProvider::prepare`] returns for each individual decision of a validated
+    /// closed question, one per data category in the question's order, with the parts the
+    /// categories share (patient, holder, requester) looked up once instead of once per
+    /// category. The same checks in the same order give the same inputs and the same
+    /// reasons (a test compares both ways on every client shape).
+    pub fn prepare_question<'q>(
+        &'q self,
+        question: &'q QuestionView<'_>,
+    ) -> impl Iterator<Item = PreparedInputs> + 'q {
+        let holder_category = self.holder_category(question.holder_type);
+        let consulting = self.consulting(question.requester_type);
+        question.data_categories.iter().map(move |code| {
+            let query = holder_category.clone().and_then(|holder_category| {
+                let data_category = self.data_category(code)?;
+                Ok(FactsQuery {
+                    bsn: question.bsn,
+                    holder: question.holder,
+                    holder_category: Some(holder_category),
+                    data_category,
+                    consulting: consulting.clone()?,
+                    // Not packed: the decision supplies its own time.
+                    now: 0,
+                })
+            });
+            prepared(query)
         })
+    }
+}
+
+/// A facts query, or the reason it cannot be asked, as prepared inputs.
+fn prepared(query: Result<FactsQuery, String>) -> PreparedInputs {
+    match query {
+        Ok(q) => PreparedInputs::Words(pack(&q)),
+        Err(reason) => PreparedInputs::Shared(Arc::new(reason)),
     }
 }
 
@@ -189,10 +237,7 @@ impl AttributeProvider for ConsentProvider {
     /// prepared: the decision then only consults the index. A valid question packs into two
     /// words kept in the prepared request; a question with an unknown code keeps its message.
     fn prepare(&self, request: &ProviderRequest<'_>) -> Option<PreparedInputs> {
-        Some(match self.query(request) {
-            Ok(q) => PreparedInputs::Words(pack(&q)),
-            Err(reason) => PreparedInputs::Shared(Arc::new(reason)),
-        })
+        Some(prepared(self.query(request)))
     }
 
     fn provide(

@@ -92,6 +92,15 @@ pub struct PreparedRequest {
     request_atoms: u64,
 }
 
+impl PreparedRequest {
+    /// What the attribute provider prepared for this request (for tests that compare ways of
+    /// preparing).
+    #[cfg(test)]
+    pub(crate) fn provider_inputs(&self) -> Option<&PreparedInputs> {
+        self.provider_inputs.as_ref()
+    }
+}
+
 impl fmt::Debug for PreparedRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PreparedRequest")
@@ -221,24 +230,55 @@ impl Pdp {
     pub fn prepare(&self, request: &Request, time: RequestTime) -> Vec<PreparedRequest> {
         let split = Split::new(&request.categories, &self.symbols);
         let echoes = request.categories.iter().map(echo).collect();
-        self.combine(&split, echoes, request.return_policy_id_list, time)
+        self.combine(
+            &split,
+            echoes,
+            request.return_policy_id_list,
+            time,
+            std::iter::empty(),
+        )
     }
 
     /// [`Pdp::prepare`] taking the request by value: the attributes to echo are moved into the
     /// results instead of cloned (same individual requests, fewer allocations).
     pub fn prepare_owned(&self, request: Request, time: RequestTime) -> Vec<PreparedRequest> {
-        let split = Split::new(&request.categories, &self.symbols);
-        let echoes = request.categories.into_iter().map(echo_owned).collect();
-        self.combine(&split, echoes, request.return_policy_id_list, time)
+        self.prepare_owned_with_inputs(request, time, std::iter::empty())
     }
 
-    /// The individual requests of `split`, each with the echo of its categories.
+    /// [`Pdp::prepare_owned`] with the attribute provider's prepared inputs supplied by the
+    /// caller: the first individual request gets the first item of `inputs`, and so on, in the
+    /// order this returns them; requests beyond the items are prepared by the provider as
+    /// usual. For a caller that has already validated the request and knows what the provider
+    /// would compute for each individual request with less work (the closed question computes
+    /// the parts its data categories share once, see
+    /// [`crate::consent::pip::ConsentProvider::prepare_question`]). Each item must be what
+    /// [`AttributeProvider::prepare`] returns for that individual request.
+    pub fn prepare_owned_with_inputs(
+        &self,
+        request: Request,
+        time: RequestTime,
+        inputs: impl IntoIterator<Item = PreparedInputs>,
+    ) -> Vec<PreparedRequest> {
+        let split = Split::new(&request.categories, &self.symbols);
+        let echoes = request.categories.into_iter().map(echo_owned).collect();
+        self.combine(
+            &split,
+            echoes,
+            request.return_policy_id_list,
+            time,
+            inputs.into_iter(),
+        )
+    }
+
+    /// The individual requests of `split`, each with the echo of its categories; the
+    /// provider's inputs come from `supplied` while it lasts.
     fn combine(
         &self,
         split: &Split,
         echoes: Vec<Option<Arc<RequestCategory>>>,
         return_policy_ids: bool,
         time: RequestTime,
+        mut supplied: impl Iterator<Item = PreparedInputs>,
     ) -> Vec<PreparedRequest> {
         let now = current_time_entries(&self.time_keys, time);
         let mut out = Vec::with_capacity(split.combinations());
@@ -253,10 +293,12 @@ impl Pdp {
             }
             let context = Context::with_time(entries, &now);
             let provider_inputs = self.provider.as_ref().and_then(|bound| {
-                bound.provider.prepare(&ProviderRequest {
-                    context: &context,
-                    input_keys: &bound.input_keys,
-                    time,
+                supplied.next().or_else(|| {
+                    bound.provider.prepare(&ProviderRequest {
+                        context: &context,
+                        input_keys: &bound.input_keys,
+                        time,
+                    })
                 })
             });
             let echo = cats
