@@ -185,12 +185,19 @@ impl Server {
     }
 
     fn rejected(&self, reason: &str) -> u64 {
-        let prefix = format!("akkoord_rejected_requests_total{{reason=\"{reason}\"}} ");
-        self.metrics()
-            .lines()
-            .find_map(|l| l.strip_prefix(&prefix).and_then(|n| n.parse().ok()))
-            .unwrap_or(0)
+        counter(
+            &self.metrics(),
+            &format!("akkoord_rejected_requests_total{{reason=\"{reason}\"}}"),
+        )
     }
+}
+
+/// The value of the counter `series` on a metrics page (0 when it is absent).
+fn counter(page: &str, series: &str) -> u64 {
+    let prefix = format!("{series} ");
+    page.lines()
+        .find_map(|l| l.strip_prefix(&prefix).and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
 }
 
 /// The decisions of a SOAP answer or XACML response, in order.
@@ -258,6 +265,7 @@ fn decisions_match_akkoord_eval_for_soap_and_plain_xacml() {
     assert_eq!(health["active_policies"][0]["policy_id"], ROOT_POLICY);
     assert_eq!(health["active_policies"][0]["revision"], 1);
 
+    let mut answered: Vec<String> = Vec::new();
     for f in [
         "composed-2.8.xml",
         "nuts-knooppunt.xml",
@@ -266,12 +274,31 @@ fn decisions_match_akkoord_eval_for_soap_and_plain_xacml() {
     ] {
         let path = format!("fixtures/soap/{f}");
         let expected = eval_decisions(&path);
-        assert_eq!(s.soap(&fixture(&path)), expected, "{f}");
+        let got = s.soap(&fixture(&path));
+        assert_eq!(got, expected, "{f}");
+        answered.extend(got);
     }
-    assert_eq!(
-        s.soap(&fixture("fixtures/soap/composed-2.8.xml")),
-        ["Permit", "Permit"]
-    );
+    let got = s.soap(&fixture("fixtures/soap/composed-2.8.xml"));
+    assert_eq!(got, ["Permit", "Permit"]);
+    answered.extend(got);
+    // Every decision of a SOAP answer is counted once, by outcome.
+    let m = s.metrics();
+    for (decision, label) in [
+        ("Permit", "permit"),
+        ("Deny", "deny"),
+        ("NotApplicable", "not_applicable"),
+        ("Indeterminate", "indeterminate"),
+    ] {
+        let want = answered.iter().filter(|d| *d == decision).count() as u64;
+        assert_eq!(
+            counter(
+                &m,
+                &format!("akkoord_decisions_total{{decision=\"{label}\"}}")
+            ),
+            want,
+            "{decision}: {m}"
+        );
+    }
     // text/xml (the Nuts client) is sniffed as SOAP.
     let a = s.post(
         "/pdp",

@@ -25,7 +25,7 @@ use super::pip::{ids, oids, ConsentProvider};
 use crate::protocol::soap::{self, SoapFault};
 use crate::xacml::provider::PreparedInputs;
 use crate::xacml::request::{Request, RequestAttribute, RequestCategory, RequestTime, Values};
-use crate::xacml::response::{DecisionResult, DecisionView, Response};
+use crate::xacml::response::{Decision, DecisionResult, DecisionView, Response};
 use crate::xacml::value::Value;
 use crate::xacml::xml::doc::XmlLimits;
 use crate::xacml::{CompileOptions, Pdp, PolicyError, PolicySource, PreparedRequest};
@@ -600,10 +600,28 @@ impl ClosedQuestionService {
         time: RequestTime,
         out: &mut String,
     ) -> Result<(), SoapFault> {
+        self.answer_observed(bytes, limits, time, out, |_| {})
+    }
+
+    /// [`ClosedQuestionService::answer`], telling `observe` each decision as it is written
+    /// (the service counts them for its metrics): the path the service runs is the one the
+    /// bytes-to-bytes benchmark measures.
+    pub fn answer_observed(
+        &self,
+        bytes: &[u8],
+        limits: &XmlLimits,
+        time: RequestTime,
+        out: &mut String,
+        mut observe: impl FnMut(Decision),
+    ) -> Result<(), SoapFault> {
         let envelope = soap::parse_closed_question(bytes, limits, Some(self.pdp.symbols()))?;
         let prepared = self.prepare(envelope.request, time)?;
         // Each decision is written as it is made, read in place: no owned results.
-        let views = prepared.iter().map(|p| self.pdp.decide_view(p));
+        let views = prepared.iter().map(|p| {
+            let view = self.pdp.decide_view(p);
+            observe(view.decision);
+            view
+        });
         soap::write_closed_answer_of(views, envelope.message_id.as_deref(), out);
         Ok(())
     }

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use pdp_core::protocol::soap::{
-    content_type_ok, parse_closed_question, write_closed_answer, write_fault, FaultCode, SoapFault,
-    ANSWER_CONTENT_TYPE,
+    content_type_ok, write_fault, FaultCode, SoapFault, ANSWER_CONTENT_TYPE,
 };
 use pdp_core::xacml::response::{Decision, DecisionResult, Response, Status, StatusCode as Xs};
 use pdp_core::xacml::xml::doc::XmlErrorKind;
@@ -98,20 +97,18 @@ fn soap(
     body: &[u8],
     time: pdp_core::xacml::request::RequestTime,
 ) -> Reply {
-    let service = &policies.service;
-    // `ClosedQuestionService::answer` in three steps, so the decisions can be counted.
-    let answered = parse_closed_question(body, &live.xml_limits, Some(service.pdp().symbols()))
-        .and_then(|envelope| {
-            let response = service.decide(envelope.request, time)?;
-            Ok((response, envelope.message_id))
-        });
+    // The answer is written as the decisions are made (read in place, nothing owned): the
+    // path `benches/consent_decision.rs` measures bytes to bytes. Decisions are counted as
+    // they are written; a fault writes nothing, so nothing is counted twice.
+    let mut out = String::with_capacity(4096);
+    let answered =
+        policies
+            .service
+            .answer_observed(body, &live.xml_limits, time, &mut out, |decision| {
+                live.metrics.count_decision(decision)
+            });
     match answered {
-        Ok((response, message_id)) => {
-            count_decisions(live, &response);
-            let mut out = String::with_capacity(4096);
-            write_closed_answer(&response, message_id.as_deref(), &mut out);
-            reply::with_body(StatusCode::OK, ANSWER_CONTENT_TYPE, out)
-        }
+        Ok(()) => reply::with_body(StatusCode::OK, ANSWER_CONTENT_TYPE, out),
         Err(fault) => {
             live.metrics.count_rejected(fault_reason(&fault));
             let status = StatusCode::from_u16(fault.http_status())
