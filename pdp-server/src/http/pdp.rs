@@ -99,7 +99,8 @@ fn soap(
 ) -> Reply {
     // The answer is written as the decisions are made (read in place, nothing owned): the
     // path `benches/consent_decision.rs` measures bytes to bytes. Decisions are counted as
-    // they are written; a fault writes nothing, so nothing is counted twice.
+    // they are written; a fault comes before any decision, so a refused question counts only
+    // under `akkoord_rejected_requests_total`.
     let mut out = String::with_capacity(4096);
     let answered =
         policies
