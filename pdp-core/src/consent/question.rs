@@ -22,6 +22,7 @@ use super::bsn::{Bsn, Ura};
 use super::catalogue::Catalogue;
 use super::index::ConsentIndex;
 use super::pip::{ids, oids, ConsentProvider};
+use crate::protocol::shape::{self, ShapeCache, ShapeStats};
 use crate::protocol::soap::{self, SoapFault};
 use crate::xacml::provider::PreparedInputs;
 use crate::xacml::request::{Request, RequestAttribute, RequestCategory, RequestTime, Values};
@@ -523,6 +524,9 @@ fn mark_echo(request: &mut Request) {
 pub struct ClosedQuestionService {
     pdp: Pdp,
     provider: Arc<ConsentProvider>,
+    /// The message shapes learned from questions parsed in full ([`ShapeCache`]): later
+    /// questions of the same client form are read by comparing bytes, not tokenized again.
+    shapes: ShapeCache,
 }
 
 impl ClosedQuestionService {
@@ -536,7 +540,23 @@ impl ClosedQuestionService {
     ) -> Result<Self, Vec<PolicyError>> {
         let provider = Arc::new(ConsentProvider::new(catalogue, index));
         let pdp = Pdp::compile_with_provider(policies, options, Some(provider.clone()))?;
-        Ok(ClosedQuestionService { pdp, provider })
+        Ok(ClosedQuestionService {
+            pdp,
+            provider,
+            shapes: ShapeCache::new(shape::DEFAULT_CAPACITY),
+        })
+    }
+
+    /// The same service keeping at most `capacity` message shapes (0: every question is
+    /// parsed in full). The default is [`shape::DEFAULT_CAPACITY`].
+    pub fn with_shape_capacity(mut self, capacity: usize) -> Self {
+        self.shapes = ShapeCache::new(capacity);
+        self
+    }
+
+    /// What the shape cache has done: shapes held, questions parsed in full, shapes learned.
+    pub fn shape_stats(&self) -> ShapeStats {
+        self.shapes.stats()
     }
 
     pub fn pdp(&self) -> &Pdp {
@@ -614,7 +634,15 @@ impl ClosedQuestionService {
         out: &mut String,
         mut observe: impl FnMut(Decision),
     ) -> Result<(), SoapFault> {
-        let envelope = soap::parse_closed_question(bytes, limits, Some(self.pdp.symbols()))?;
+        let envelope = match self.shapes.parse(bytes, limits) {
+            Some(envelope) => envelope,
+            None => {
+                let envelope =
+                    soap::parse_closed_question(bytes, limits, Some(self.pdp.symbols()))?;
+                self.shapes.learn(bytes, limits, &envelope);
+                envelope
+            }
+        };
         let prepared = self.prepare(envelope.request, time)?;
         // Each decision is written as it is made, read in place: no owned results.
         let views = prepared.iter().map(|p| {

@@ -2,4 +2,5 @@
 //! question, with HL7v3 `II` and `CV` attribute values (the data types themselves are engine
 //! extension types in `xacml::hl7`, usable by any policy).
 
+pub mod shape;
 pub mod soap;

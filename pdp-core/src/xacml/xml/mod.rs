@@ -5,7 +5,7 @@ pub mod doc;
 pub mod policy;
 pub mod request;
 pub mod response;
-mod scan;
+pub(crate) mod scan;
 pub mod stream;
 #[cfg(test)]
 mod test_bytes;

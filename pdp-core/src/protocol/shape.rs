@@ -1,0 +1,661 @@
+//! Message shapes: the closed questions one exchange system sends are produced from one
+//! template, so two of them differ only in their values (the message id, the patient's BSN,
+//! the holder's URA, the data-category codes …). A shape is a question already parsed in full
+//! with its values cut out: the bytes around the values, where each value sits, and the
+//! parsed request with the values' places marked. A later question that has exactly those
+//! bytes around its values is read by comparing the fixed bytes and reading the values,
+//! without tokenizing the XML again; its request is the shape's request with the new values
+//! put in their places.
+//!
+//! Why: a full parse of a 5 KB question costs more than the rest of the answer together (the
+//! XML cursor alone costs about what a bare quick-xml walk over the bytes costs). Comparing
+//! fixed bytes runs at memory speed, and only the values (a few hundred bytes) are looked at
+//! byte by byte.
+//!
+//! Why this gives the same answer as the full parse, byte for byte:
+//! - Everything but the values is byte-identical to a message that parsed without error:
+//!   element and attribute names, namespace declarations, the `DataType`, `Category` and
+//!   `AttributeId` values, white space, comments. The values are what can differ, and only
+//!   inside the same delimiters: an attribute value hole ends at the same quote character,
+//!   and holds no `<`, no `&` and no byte below 0x20 (so neither entity resolution nor
+//!   attribute-value normalisation has anything to do, exactly as in the template); a text
+//!   hole (the WS-Addressing headers) ends at the next `<` and holds no `&`, no CR and no
+//!   white space (so the trimmed value is the hole itself). So the XML cursor would see the
+//!   same elements, attributes and nesting, and the same limits apply (a shape is used only
+//!   under the limits it was learned with; the size limit is checked again).
+//! - Only HL7 `II` and `CV` parts (`root`, `extension`, `assigningAuthorityName`; `code`,
+//!   `codeSystem`, `displayName`) and the `MessageID`, `Action` and `To` headers are holes.
+//!   Their values are rebuilt with the same constructors the request parser calls
+//!   ([`Ii::from_parts`], [`Cv::from_parts`]); a value they refuse is not answered from the
+//!   shape: the full parse runs and reports the fault with its position.
+//! - Everything that depends on the values afterwards (BSN check digit, catalogue codes,
+//!   validation of the question, the decisions) runs on the rebuilt request as on a parsed one.
+//!
+//! A message that matches no shape is parsed in full, and learned as a new shape when it
+//! parsed without error (one more pass over its bytes). The cache holds at most `capacity`
+//! shapes; when full, the oldest learned shape makes room (a flood of one-off shapes costs
+//! the learning pass each, never memory). Readers take no lock: the shapes are published
+//! through an [`ArcSwap`], so answering threads never write to a shared cache line.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+use smallvec::SmallVec;
+
+use super::soap::{ClosedQuestionEnvelope, SOAP12_NS, WSA_NS, XACML_SAMLP_NS};
+use crate::xacml::hl7::{Cv, Ii, CV_ELEMENT, HL7_NS, II_ELEMENT};
+use crate::xacml::request::{Request, RequestAttribute, RequestCategory, Values};
+use crate::xacml::value::Value;
+use crate::xacml::xml::doc::{as_utf8, XmlLimits};
+use crate::xacml::xml::request::XACML_NS;
+use crate::xacml::xml::scan;
+use crate::xacml::xml::stream::{Item, Tag, XmlCursor};
+
+/// How many shapes a service keeps by default: one per client software and question form is
+/// a handful in practice (the national exchange systems, a few GP and hospital systems).
+pub const DEFAULT_CAPACITY: usize = 32;
+
+/// The most holes one shape has (more values than this: the message is not learned). A
+/// question with ten data categories has about 45.
+const MAX_HOLES: usize = 256;
+
+/// The values read from one message, in document order (on the stack for usual questions).
+type HoleValues<'a> = SmallVec<[&'a str; 64]>;
+
+/// How a hole ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HoleKind {
+    /// An attribute value, up to its closing quote (`"` or `'`, as in the template).
+    Attr { quote: u8 },
+    /// Element text, up to the next `<`.
+    Text,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Hole {
+    /// Where the fixed bytes before this hole end, in [`Shape::fixed`].
+    fixed_end: usize,
+    kind: HoleKind,
+}
+
+/// Where a WS-Addressing header's value comes from.
+#[derive(Clone, Debug)]
+enum Header {
+    /// The hole with this index.
+    Hole(usize),
+    /// The same in every message of the shape (absent, or written in a form that is not a
+    /// plain hole, e.g. with an entity reference).
+    Fixed(Option<String>),
+}
+
+/// Which HL7 type a value slot holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hl7Kind {
+    Ii,
+    Cv,
+}
+
+/// An HL7 value of the request built from holes: `request.categories[category]
+/// .attributes[attribute].values[value]`, with its parts in constructor order (`root`,
+/// `extension`, `assigningAuthorityName` / `code`, `codeSystem`, `displayName`).
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    category: usize,
+    attribute: usize,
+    value: usize,
+    kind: Hl7Kind,
+    parts: [Option<usize>; 3],
+}
+
+/// One learned message shape.
+pub struct Shape {
+    /// The message's bytes without its holes.
+    fixed: Box<[u8]>,
+    /// The holes in document order.
+    holes: Vec<Hole>,
+    /// The limits the template was parsed under.
+    limits: XmlLimits,
+    /// The template's parsed request; slot values are replaced per message.
+    prototype: Request,
+    /// In document order, which is the order of `prototype`'s values.
+    slots: Vec<Slot>,
+    message_id: Header,
+    action: Header,
+    to: Header,
+}
+
+impl std::fmt::Debug for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shape")
+            .field("fixed_bytes", &self.fixed.len())
+            .field("holes", &self.holes.len())
+            .field("slots", &self.slots.len())
+            .finish()
+    }
+}
+
+/// The learned shapes of one service. `Send + Sync`.
+pub struct ShapeCache {
+    shapes: ArcSwap<Vec<Arc<Shape>>>,
+    capacity: usize,
+    /// Serialises learning (readers never take it).
+    learning: Mutex<()>,
+    misses: AtomicU64,
+    learned: AtomicU64,
+}
+
+impl std::fmt::Debug for ShapeCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShapeCache")
+            .field("shapes", &self.len())
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+/// What the cache has done so far (for metrics and tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShapeStats {
+    /// Shapes held now.
+    pub shapes: usize,
+    /// Messages that matched no shape (parsed in full).
+    pub misses: u64,
+    /// Shapes learned (more than `shapes` once old ones have made room).
+    pub learned: u64,
+}
+
+impl ShapeCache {
+    /// A cache of at most `capacity` shapes; 0 turns it off (every message is parsed in full).
+    pub fn new(capacity: usize) -> ShapeCache {
+        ShapeCache {
+            shapes: ArcSwap::from_pointee(Vec::new()),
+            capacity,
+            learning: Mutex::new(()),
+            misses: AtomicU64::new(0),
+            learned: AtomicU64::new(0),
+        }
+    }
+
+    /// How many shapes are held.
+    pub fn len(&self) -> usize {
+        self.shapes.load().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn stats(&self) -> ShapeStats {
+        ShapeStats {
+            shapes: self.len(),
+            misses: self.misses.load(Ordering::Relaxed),
+            learned: self.learned.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The envelope of `bytes` read through a learned shape, or `None`: no shape matches, or
+    /// one matches but a value is not one the parser would accept (then the full parse
+    /// reports it). A `None` is counted as a miss.
+    pub fn parse<'a>(
+        &self,
+        bytes: &'a [u8],
+        limits: &XmlLimits,
+    ) -> Option<ClosedQuestionEnvelope<'a>> {
+        let found = self.try_parse(bytes, limits);
+        if found.is_none() && self.capacity > 0 {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    fn try_parse<'a>(
+        &self,
+        bytes: &'a [u8],
+        limits: &XmlLimits,
+    ) -> Option<ClosedQuestionEnvelope<'a>> {
+        let shapes = self.shapes.load();
+        if shapes.is_empty() {
+            return None;
+        }
+        // The whole message at once (SIMD): every hole is then a slice of valid text.
+        let text = simdutf8::basic::from_utf8(bytes).ok()?;
+        let mut values = HoleValues::new();
+        for shape in shapes.iter() {
+            if shape.limits != *limits {
+                continue;
+            }
+            values.clear();
+            if shape.read(text, &mut values) {
+                // The size limit counts the text after a byte-order mark, as the parser does.
+                let text_len = bytes.len() - bom_len(bytes);
+                if text_len > limits.max_bytes {
+                    return None;
+                }
+                return shape.envelope(&values);
+            }
+        }
+        None
+    }
+
+    /// Learns the shape of `bytes`, which parsed without error into `envelope` under
+    /// `limits`, unless a held shape already matches it. Messages that cannot be a shape
+    /// (not UTF-8 as they are, too many values) are left alone.
+    pub fn learn(&self, bytes: &[u8], limits: &XmlLimits, envelope: &ClosedQuestionEnvelope<'_>) {
+        if self.capacity == 0 {
+            return;
+        }
+        let Some(shape) = Shape::learn(bytes, limits, envelope) else {
+            return;
+        };
+        let _one_learner = self.learning.lock();
+        let current = self.shapes.load();
+        // Another thread may have learned the same shape meanwhile.
+        let mut scratch = HoleValues::new();
+        let known = simdutf8::basic::from_utf8(bytes).is_ok_and(|text| {
+            current
+                .iter()
+                .any(|s| s.limits == *limits && s.read(text, &mut scratch))
+        });
+        if known {
+            return;
+        }
+        let mut next: Vec<Arc<Shape>> = current.iter().cloned().collect();
+        if next.len() >= self.capacity {
+            next.remove(0);
+        }
+        next.push(Arc::new(shape));
+        self.shapes.store(Arc::new(next));
+        self.learned.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Three bytes when `bytes` starts with a UTF-8 byte-order mark (which the parser skips).
+fn bom_len(bytes: &[u8]) -> usize {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    }
+}
+
+impl Shape {
+    /// Compares `bytes` with the shape, collecting the hole values into `values`; `false` at
+    /// the first difference in the fixed bytes or a hole value the shape cannot stand for.
+    fn read<'a>(&self, text: &'a str, values: &mut HoleValues<'a>) -> bool {
+        let bytes = text.as_bytes();
+        let mut pos = 0usize;
+        let mut fixed_at = 0usize;
+        for hole in &self.holes {
+            let Some(fixed) = self.fixed.get(fixed_at..hole.fixed_end) else {
+                return false;
+            };
+            let end = pos + fixed.len();
+            if bytes.get(pos..end) != Some(fixed) {
+                return false;
+            }
+            pos = end;
+            fixed_at = hole.fixed_end;
+            let rest = bytes.get(pos..).unwrap_or_default();
+            let len = match hole.kind {
+                HoleKind::Attr { quote } => attr_hole_len(rest, quote),
+                HoleKind::Text => text_hole_len(rest),
+            };
+            let Some(len) = len else {
+                return false;
+            };
+            // The hole ends at an ASCII delimiter and starts after one: a character boundary.
+            let Some(value) = text.get(pos..pos + len) else {
+                return false;
+            };
+            values.push(value);
+            pos += len;
+        }
+        bytes.get(pos..) == self.fixed.get(fixed_at..)
+    }
+
+    /// The envelope of a message that [`Shape::read`] accepted, with `values` in the holes;
+    /// `None` when a value is one the request parser refuses.
+    fn envelope<'a>(&self, values: &[&'a str]) -> Option<ClosedQuestionEnvelope<'a>> {
+        let header = |h: &Header| -> Option<Cow<'a, str>> {
+            match h {
+                Header::Hole(i) => values.get(*i).map(|v| Cow::Borrowed(*v)),
+                Header::Fixed(v) => v.clone().map(Cow::Owned),
+            }
+        };
+        Some(ClosedQuestionEnvelope {
+            message_id: header(&self.message_id),
+            action: header(&self.action),
+            to: header(&self.to),
+            request: self.request(values)?,
+        })
+    }
+
+    /// The prototype request with the slots' values rebuilt from `values`.
+    fn request(&self, values: &[&str]) -> Option<Request> {
+        let mut slots = self.slots.iter().peekable();
+        let mut categories = Vec::with_capacity(self.prototype.categories.len());
+        for (c, category) in self.prototype.categories.iter().enumerate() {
+            let mut attributes = Vec::with_capacity(category.attributes.len());
+            for (a, attribute) in category.attributes.iter().enumerate() {
+                let mut new_values = Values::new();
+                for (v, value) in attribute.values.iter().enumerate() {
+                    let slot = slots.next_if(|s| (s.category, s.attribute, s.value) == (c, a, v));
+                    new_values.push(match slot {
+                        Some(slot) => slot.rebuild(value, values)?,
+                        None => value.clone(),
+                    });
+                }
+                attributes.push(RequestAttribute {
+                    id: attribute.id.clone(),
+                    issuer: attribute.issuer.clone(),
+                    include_in_result: attribute.include_in_result,
+                    values: new_values,
+                });
+            }
+            categories.push(RequestCategory {
+                category: category.category.clone(),
+                xml_id: category.xml_id.clone(),
+                has_content: category.has_content,
+                attributes,
+            });
+        }
+        Some(Request {
+            return_policy_id_list: self.prototype.return_policy_id_list,
+            combined_decision: self.prototype.combined_decision,
+            categories,
+        })
+    }
+}
+
+impl Slot {
+    /// The slot's value from the hole values; the prototype's own value (shared) when the
+    /// parts are the same.
+    fn rebuild(&self, prototype: &Value, values: &[&str]) -> Option<Value> {
+        let part = |k: usize| -> Option<Option<&str>> {
+            match self.parts.get(k).copied().flatten() {
+                Some(i) => values.get(i).map(|v| Some(*v)),
+                None => Some(None),
+            }
+        };
+        let (first, second, third) = (part(0)?, part(1)?, part(2)?);
+        match (self.kind, prototype) {
+            (Hl7Kind::Ii, Value::Ii(old)) => {
+                let new = Ii::from_parts(first, second, third).ok()?;
+                Some(Value::Ii(if new == **old {
+                    old.clone()
+                } else {
+                    Arc::new(new)
+                }))
+            }
+            (Hl7Kind::Cv, Value::Cv(old)) => {
+                let new = Cv::from_parts(first, second, third).ok()?;
+                Some(Value::Cv(if new == **old {
+                    old.clone()
+                } else {
+                    Arc::new(new)
+                }))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The length of an attribute-value hole up to `quote`, or `None` when it holds what would
+/// make the parser see something else than a plain value (`<`, `&`, a byte below 0x20) or
+/// the quote never comes. The cursor's own scan, sixteen bytes per step.
+#[inline]
+fn attr_hole_len(rest: &[u8], quote: u8) -> Option<usize> {
+    match scan::value_end(rest, quote) {
+        Some((len, 0)) => Some(len),
+        _ => None,
+    }
+}
+
+/// The length of a text hole up to the next `<`, or `None` when it holds an `&`, a CR or
+/// white space (the parser would resolve, normalise or trim them) or `<` never comes.
+#[inline]
+fn text_hole_len(rest: &[u8]) -> Option<usize> {
+    for (i, &b) in rest.iter().enumerate() {
+        if b == b'<' {
+            return Some(i);
+        }
+        if matches!(b, b'&' | b'\r' | b'\n' | b'\t' | b' ') {
+            return None;
+        }
+    }
+    None
+}
+
+/// The path of the element being read while learning, from the root down.
+type Path<'a> = Vec<(Option<Cow<'a, str>>, &'a str)>;
+
+fn at(path: &Path<'_>, depth: usize, ns: &str, local: &str) -> bool {
+    path.get(depth)
+        .is_some_and(|(n, l)| n.as_deref() == Some(ns) && *l == local)
+}
+
+/// A hole found while learning: where it is in the message's bytes.
+struct FoundHole {
+    start: usize,
+    len: usize,
+    kind: HoleKind,
+}
+
+impl Shape {
+    /// The shape of a message that parsed without error into `envelope`: one more pass of
+    /// the XML cursor over its bytes, finding the holes and checking each against what the
+    /// parser made of it. `None` when the message cannot serve as a shape.
+    fn learn(
+        bytes: &[u8],
+        limits: &XmlLimits,
+        envelope: &ClosedQuestionEnvelope<'_>,
+    ) -> Option<Shape> {
+        let text = as_utf8(bytes).ok()?;
+        // Offsets of the cursor are in `text`, which starts after a byte-order mark.
+        let base = bytes.len() - text.len();
+        let mut cursor = XmlCursor::new(text, limits);
+        let mut path: Path<'_> = Vec::with_capacity(16);
+        let mut holes: Vec<FoundHole> = Vec::new();
+        let mut slots: Vec<Slot> = Vec::new();
+        let fixed_header = |h: &Option<Cow<'_, str>>| Header::Fixed(h.as_deref().map(String::from));
+        let mut message_id = fixed_header(&envelope.message_id);
+        let mut action = fixed_header(&envelope.action);
+        let mut to = fixed_header(&envelope.to);
+        // Counters of the request's categories, attributes and values (document order).
+        let (mut category, mut attribute, mut value) =
+            (None::<usize>, None::<usize>, None::<usize>);
+        let mut hl7_seen = false;
+        loop {
+            let tag: Tag<'_> = match cursor.next_item().ok()? {
+                Item::Start(tag) => tag,
+                Item::End => {
+                    path.pop();
+                    continue;
+                }
+                Item::Text { .. } | Item::CData { .. } => continue,
+                Item::Eof => break,
+            };
+            let depth = path.len();
+            let in_header = depth == 2
+                && at(&path, 0, SOAP12_NS, "Envelope")
+                && at(&path, 1, SOAP12_NS, "Header");
+            let in_request = depth >= 4
+                && at(&path, 0, SOAP12_NS, "Envelope")
+                && at(&path, 1, SOAP12_NS, "Body")
+                && at(&path, 2, XACML_SAMLP_NS, "XACMLAuthzDecisionQuery")
+                && at(&path, 3, XACML_NS, "Request");
+            if in_header {
+                let parsed = match tag.local_in(WSA_NS) {
+                    Some("MessageID") => Some((&mut message_id, &envelope.message_id)),
+                    Some("Action") => Some((&mut action, &envelope.action)),
+                    Some("To") => Some((&mut to, &envelope.to)),
+                    _ => None,
+                };
+                if let Some((slot, parsed)) = parsed {
+                    // The header's content: one plain text piece becomes a hole.
+                    let mut pieces = 0usize;
+                    let mut plain = None;
+                    loop {
+                        match cursor.next_item().ok()? {
+                            Item::Text { raw, offset, .. } => {
+                                pieces += 1;
+                                plain = Some((raw, offset));
+                            }
+                            Item::CData { .. } => pieces += 2,
+                            Item::End => break,
+                            Item::Start(_) | Item::Eof => return None,
+                        }
+                    }
+                    if let (1, Some((raw, offset))) = (pieces, plain) {
+                        let is_plain = !raw.is_empty()
+                            && !raw
+                                .bytes()
+                                .any(|b| matches!(b, b'&' | b'\r' | b'\n' | b'\t' | b' '));
+                        if is_plain && parsed.as_deref() == Some(raw) {
+                            *slot = Header::Hole(holes.len());
+                            holes.push(FoundHole {
+                                start: base + offset,
+                                len: raw.len(),
+                                kind: HoleKind::Text,
+                            });
+                        }
+                    }
+                    // The header's end was read: nothing to push.
+                    continue;
+                }
+            }
+            // Request / Attributes / Attribute / AttributeValue / (HL7 element), each checked
+            // against its parent (elements inside a <Content> are not values).
+            let under_attributes = in_request && depth >= 5 && at(&path, 4, XACML_NS, "Attributes");
+            let under_attribute =
+                under_attributes && depth >= 6 && at(&path, 5, XACML_NS, "Attribute");
+            let under_value =
+                under_attribute && depth == 7 && at(&path, 6, XACML_NS, "AttributeValue");
+            if in_request && tag.ns.as_deref() == Some(XACML_NS) {
+                match (depth, tag.local) {
+                    (4, "Attributes") => {
+                        category = Some(category.map_or(0, |c| c + 1));
+                        attribute = None;
+                    }
+                    (5, "Attribute") if under_attributes => {
+                        attribute = Some(attribute.map_or(0, |a| a + 1));
+                        value = None;
+                    }
+                    (6, "AttributeValue") if under_attribute => {
+                        value = Some(value.map_or(0, |v| v + 1));
+                        hl7_seen = false;
+                    }
+                    _ => {}
+                }
+            }
+            if under_value && !hl7_seen {
+                hl7_seen = true;
+                if let (Some(c), Some(a), Some(v)) = (category, attribute, value) {
+                    let parsed = envelope
+                        .request
+                        .categories
+                        .get(c)?
+                        .attributes
+                        .get(a)?
+                        .values
+                        .get(v)?;
+                    if let Some(slot) = hl7_slot(&cursor, &tag, parsed, (c, a, v), base, &mut holes)
+                    {
+                        slots.push(slot);
+                    }
+                }
+            }
+            path.push((tag.ns, tag.local));
+        }
+        if holes.len() > MAX_HOLES {
+            return None;
+        }
+        // The fixed bytes between the holes (holes come in document order, never overlapping).
+        let mut fixed = Vec::with_capacity(bytes.len());
+        let mut shape_holes = Vec::with_capacity(holes.len());
+        let mut prev = 0usize;
+        for hole in &holes {
+            fixed.extend_from_slice(bytes.get(prev..hole.start)?);
+            shape_holes.push(Hole {
+                fixed_end: fixed.len(),
+                kind: hole.kind,
+            });
+            prev = hole.start + hole.len;
+        }
+        fixed.extend_from_slice(bytes.get(prev..)?);
+        Some(Shape {
+            fixed: fixed.into_boxed_slice(),
+            holes: shape_holes,
+            limits: *limits,
+            prototype: envelope.request.clone(),
+            slots,
+            message_id,
+            action,
+            to,
+        })
+    }
+}
+
+/// The slot of an `InstanceIdentifier` / `CodedValue` start tag just read by `cursor`, whose
+/// parsed value is `parsed`, adding its parts' holes to `holes`. `None` (and no holes) when
+/// the element is not the parsed value's, or a part is written with something the parser
+/// changes (an entity reference, a tab or line end): that value stays fixed.
+fn hl7_slot(
+    cursor: &XmlCursor<'_>,
+    tag: &Tag<'_>,
+    parsed: &Value,
+    (category, attribute, value): (usize, usize, usize),
+    base: usize,
+    holes: &mut Vec<FoundHole>,
+) -> Option<Slot> {
+    let (kind, names) = match (parsed, tag.local_in(HL7_NS)) {
+        (Value::Ii(_), Some(II_ELEMENT)) => {
+            (Hl7Kind::Ii, ["root", "extension", "assigningAuthorityName"])
+        }
+        (Value::Cv(_), Some(CV_ELEMENT)) => (Hl7Kind::Cv, ["code", "codeSystem", "displayName"]),
+        _ => return None,
+    };
+    let text = cursor.text().as_bytes();
+    let mut raw: [Option<&str>; 3] = [None; 3];
+    let mut found: SmallVec<[FoundHole; 3]> = SmallVec::new();
+    let mut parts: [Option<usize>; 3] = [None; 3];
+    for a in cursor.attrs().iter().filter(|a| a.prefix.is_empty()) {
+        let Some(k) = names.iter().position(|&n| n == a.local) else {
+            continue;
+        };
+        let quote = *text.get(a.offset.checked_sub(1)?)?;
+        if !matches!(quote, b'"' | b'\'') {
+            return None;
+        }
+        if a.raw.bytes().any(|b| b < 0x20 || b == b'&' || b == b'<') {
+            return None;
+        }
+        raw[k] = Some(a.raw);
+        parts[k] = Some(holes.len() + found.len());
+        found.push(FoundHole {
+            start: base + a.offset,
+            len: a.raw.len(),
+            kind: HoleKind::Attr { quote },
+        });
+    }
+    // The parts rebuilt must give the parsed value, or the element is not what it seems.
+    let same = match parsed {
+        Value::Ii(v) => Ii::from_parts(raw[0], raw[1], raw[2]).is_ok_and(|n| n == **v),
+        Value::Cv(v) => Cv::from_parts(raw[0], raw[1], raw[2]).is_ok_and(|n| n == **v),
+        _ => false,
+    };
+    if !same {
+        return None;
+    }
+    holes.extend(found);
+    Some(Slot {
+        category,
+        attribute,
+        value,
+        kind,
+        parts,
+    })
+}

@@ -1,0 +1,406 @@
+//! Learned message shapes (`protocol::shape`) answer exactly as the full parse does: every
+//! client-shaped fixture in `fixtures/soap/`, with its values (HL7 parts, WS-Addressing
+//! headers) replaced by random ones — valid and invalid BSNs, known and unknown codes, empty
+//! values, white space, entity references, `<`, quotes, non-ASCII, long values — gets the same
+//! answer bytes or the same fault from a service with shapes as from one without. Plain new
+//! values are read through the shape (no second full parse), so the test fails if the shape
+//! path is never taken.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use pdp_core::consent::catalogue::Catalogue;
+use pdp_core::consent::generate::Generator;
+use pdp_core::consent::index::ConsentIndex;
+use pdp_core::consent::question::ClosedQuestionService;
+use pdp_core::protocol::soap::SoapFault;
+use pdp_core::xacml::request::RequestTime;
+use pdp_core::xacml::xml::doc::XmlLimits;
+use pdp_core::xacml::{CompileOptions, PolicySource};
+use proptest::prelude::*;
+use regex::Regex;
+
+const POLICY: &str = include_str!("../../policies/mitz-consent.xml");
+const CATALOGUE: &str = include_str!("../../policies/mitz-catalogue.json");
+const CITIZENS: u64 = 2_000;
+
+const FIXTURES: &[&str] = &[
+    "bastion365.xml",
+    "bench-5k.xml",
+    "coc.xml",
+    "composed-2.8.xml",
+    "default-namespaces.xml",
+    "etreat.xml",
+    "nuts-knooppunt.xml",
+    "rust-crate.xml",
+];
+
+fn fixture(name: &str) -> String {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "fixtures", "soap", name]
+        .iter()
+        .collect();
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+struct World {
+    generator: Generator,
+    /// Every question parsed in full (no shapes).
+    full: ClosedQuestionService,
+    /// The default: shapes learned and used.
+    shaped: ClosedQuestionService,
+    fixtures: Vec<(String, Vec<Hole>)>,
+}
+
+/// A value in a fixture that a shape may read from a hole: its byte range and what it is.
+#[derive(Clone, Debug)]
+struct Hole {
+    start: usize,
+    end: usize,
+    name: String,
+}
+
+fn holes(text: &str) -> Vec<Hole> {
+    let attr = Regex::new(
+        r#"\b(root|extension|assigningAuthorityName|code|codeSystem|displayName)="([^"]*)""#,
+    )
+    .expect("regex");
+    let header = Regex::new(r"<(?:\w+:)?(MessageID|Action|To)\b[^>]*>([^<]*)<").expect("regex");
+    let mut found: Vec<Hole> = Vec::new();
+    for re in [&attr, &header] {
+        for c in re.captures_iter(text) {
+            if let (Some(name), Some(value)) = (c.get(1), c.get(2)) {
+                found.push(Hole {
+                    start: value.start(),
+                    end: value.end(),
+                    name: name.as_str().to_string(),
+                });
+            }
+        }
+    }
+    found.sort_by_key(|h| h.start);
+    found
+}
+
+fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let catalogue = Arc::new(Catalogue::from_json(CATALOGUE).expect("catalogue"));
+        let generator = Generator::new(&catalogue, 11, CITIZENS).expect("generator");
+        let service = |capacity: usize| {
+            let parts = generator
+                .partitions(1)
+                .into_iter()
+                .map(|r| generator.records_in(r))
+                .collect();
+            let index = Arc::new(ConsentIndex::from_partitions(
+                &catalogue,
+                CITIZENS as usize,
+                CITIZENS as usize * 2,
+                parts,
+            ));
+            ClosedQuestionService::new(
+                &[PolicySource {
+                    name: "policies/mitz-consent.xml",
+                    text: POLICY,
+                }],
+                &CompileOptions::default(),
+                catalogue.clone(),
+                index,
+            )
+            .expect("the shipped policy compiles")
+            .with_shape_capacity(capacity)
+        };
+        let full = service(0);
+        let shaped = service(64);
+        let fixtures = FIXTURES
+            .iter()
+            .map(|f| {
+                let text = fixture(f);
+                let h = holes(&text);
+                assert!(h.len() >= 5, "{f}: the fixture has its values");
+                (text, h)
+            })
+            .collect();
+        World {
+            generator,
+            full,
+            shaped,
+            fixtures,
+        }
+    })
+}
+
+fn time(w: &World) -> RequestTime {
+    RequestTime {
+        unix_secs: w.generator.now(),
+        nanos: 0,
+    }
+}
+
+fn answer(
+    service: &ClosedQuestionService,
+    bytes: &[u8],
+    t: RequestTime,
+) -> Result<String, SoapFault> {
+    let mut out = String::new();
+    service
+        .answer(bytes, &XmlLimits::default(), t, &mut out)
+        .map(|()| out)
+}
+
+/// A replacement for a hole, chosen by `c`; plain choices (`c < 8`) are values a shape reads.
+fn replacement(w: &World, hole: &Hole, c: u32) -> Option<String> {
+    let pick = |list: &[&str]| list[(c as usize / 32) % list.len()].to_string();
+    let header = matches!(hole.name.as_str(), "MessageID" | "Action" | "To");
+    Some(match c % 32 {
+        0 if header => format!("urn:uuid:00000000-0000-4000-8000-{:012}", c),
+        0 => w.generator.bsn(u64::from(c) % CITIZENS).to_string(),
+        1 if header => pick(&["urn:x", "http://example.test/a/b?c=d", "é€ü"]),
+        1 => w.generator.provider(c).0.to_string(),
+        2 => pick(&["GGC002", "GGC003", "GGC012", "GGC013", "GGC999"]),
+        3 => pick(&["V6", "J8", "Z3", "T2", "G5", "XX", "01.015", "17.000"]),
+        4 => pick(&["TREAT", "ETREAT", "COC", "OTHER"]),
+        5 => "9".repeat(1 + c as usize % 300),
+        6 => pick(&["é€ü", "it's", "x>y", "CIBG"]),
+        7 => (c % 1_000_000_007).to_string(),
+        // Not plain: the parser changes or refuses these, so the full parse answers.
+        8 => String::new(),
+        9 => pick(&[" 999990019 ", "  ", "a b"]),
+        10 => pick(&["a&amp;b", "&#57;99990019", "&unknown;", "&"]),
+        11 => pick(&["x\ty", "x\ny", "x\r\ny"]),
+        12 => pick(&["a<b", "<", "a</x>"]),
+        13 => pick(&["quote\"inside", "\"", "\" extra=\"1"]),
+        14 => pick(&["]]>", "<!-- c -->", "<![CDATA[x]]>"]),
+        _ => return None,
+    })
+}
+
+fn variant(w: &World, fixture: usize, choices: &[u32]) -> (String, bool) {
+    let (text, holes) = &w.fixtures[fixture];
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut prev = 0;
+    let mut plain = true;
+    for (k, hole) in holes.iter().enumerate() {
+        let c = choices.get(k).copied().unwrap_or(u32::MAX);
+        out.push_str(&text[prev..hole.start]);
+        match replacement(w, hole, c) {
+            Some(v) => {
+                plain &= c % 32 < 8;
+                out.push_str(&v);
+            }
+            None => out.push_str(&text[hole.start..hole.end]),
+        }
+        prev = hole.end;
+    }
+    out.push_str(&text[prev..]);
+    (out, plain)
+}
+
+/// Both services answer `bytes` alike; returns whether the shaped one parsed in full.
+fn same_answer(w: &World, bytes: &[u8]) -> bool {
+    same_answer_with(w, &w.shaped, bytes)
+}
+
+fn same_answer_with(w: &World, shaped_service: &ClosedQuestionService, bytes: &[u8]) -> bool {
+    let t = time(w);
+    let misses = shaped_service.shape_stats().misses;
+    let shaped = answer(shaped_service, bytes, t);
+    let full = answer(&w.full, bytes, t);
+    assert_eq!(
+        shaped,
+        full,
+        "shaped and full parse differ on:\n{}",
+        String::from_utf8_lossy(bytes)
+    );
+    shaped_service.shape_stats().misses > misses
+}
+
+/// A service of its own with shapes (the shared one learns shapes from other tests too, and
+/// may drop some to make room), over the same index as `w.full`.
+fn own_service(w: &World, capacity: usize) -> ClosedQuestionService {
+    let catalogue = w.full.catalogue().clone();
+    ClosedQuestionService::new(
+        &[PolicySource {
+            name: "policies/mitz-consent.xml",
+            text: POLICY,
+        }],
+        &CompileOptions::default(),
+        catalogue,
+        w.full.index().clone(),
+    )
+    .expect("the shipped policy compiles")
+    .with_shape_capacity(capacity)
+}
+
+#[test]
+fn plain_new_values_are_read_through_the_learned_shape() {
+    let w = world();
+    let service = own_service(w, 64);
+    for (f, (text, holes)) in w.fixtures.iter().enumerate() {
+        // The fixture itself is learned on its first answer.
+        assert!(same_answer_with(w, &service, text.as_bytes()));
+        for round in 0..40u32 {
+            let choices: Vec<u32> = (0..holes.len() as u32)
+                .map(|k| (round * 7 + k * 13) % 8 + 32 * (round + k))
+                .collect();
+            let (v, plain) = variant(w, f, &choices);
+            assert!(plain);
+            let parsed_in_full = same_answer_with(w, &service, v.as_bytes());
+            assert!(
+                !parsed_in_full,
+                "{}: a plain variant was parsed in full:\n{v}",
+                FIXTURES[f]
+            );
+        }
+    }
+    let stats = service.shape_stats();
+    assert_eq!(stats.misses, w.fixtures.len() as u64, "{stats:?}");
+}
+
+#[test]
+fn a_service_without_shapes_never_learns() {
+    let w = world();
+    for (text, _) in &w.fixtures {
+        let _ = answer(&w.full, text.as_bytes(), time(w));
+    }
+    let stats = w.full.shape_stats();
+    assert_eq!((stats.shapes, stats.learned, stats.misses), (0, 0, 0));
+}
+
+#[test]
+fn concurrent_answers_learn_each_shape_once_and_agree() {
+    let w = world();
+    let service = own_service(w, 64);
+    std::thread::scope(|s| {
+        for thread in 0..4u32 {
+            let service = &service;
+            s.spawn(move || {
+                for round in 0..30u32 {
+                    let f = ((round + thread) as usize) % w.fixtures.len();
+                    let choices: Vec<u32> = (0..64u32).map(|k| (round + k) % 8 + 32 * k).collect();
+                    let (v, plain) = variant(w, f, &choices);
+                    assert!(plain);
+                    same_answer_with(w, service, v.as_bytes());
+                }
+            });
+        }
+    });
+    let stats = service.shape_stats();
+    assert_eq!(stats.shapes, w.fixtures.len(), "{stats:?}");
+    assert_eq!(stats.learned, w.fixtures.len() as u64, "{stats:?}");
+}
+
+#[test]
+fn a_full_cache_makes_room_for_new_shapes() {
+    let w = world();
+    let service = own_service(w, 2);
+    let t = time(w);
+    let mut out = String::new();
+    for (text, _) in &w.fixtures {
+        out.clear();
+        let _ = service.answer(text.as_bytes(), &XmlLimits::default(), t, &mut out);
+    }
+    let stats = service.shape_stats();
+    assert_eq!(stats.shapes, 2);
+    assert_eq!(stats.learned, w.fixtures.len() as u64);
+    // The last two are held: answering them again parses nothing.
+    for (text, _) in &w.fixtures[w.fixtures.len() - 2..] {
+        out.clear();
+        let _ = service.answer(text.as_bytes(), &XmlLimits::default(), t, &mut out);
+    }
+    assert_eq!(service.shape_stats().misses, stats.misses);
+    // The first one was dropped: it is parsed in full and learned again.
+    out.clear();
+    let _ = service.answer(
+        w.fixtures[0].0.as_bytes(),
+        &XmlLimits::default(),
+        t,
+        &mut out,
+    );
+    assert_eq!(service.shape_stats().misses, stats.misses + 1);
+    assert_eq!(service.shape_stats().learned, stats.learned + 1);
+}
+
+#[test]
+fn a_shape_is_used_only_under_the_limits_it_was_learned_with() {
+    let w = world();
+    let (text, _) = &w.fixtures[1];
+    let t = time(w);
+    let mut out = String::new();
+    let _ = w
+        .shaped
+        .answer(text.as_bytes(), &XmlLimits::default(), t, &mut out);
+    let tight = XmlLimits {
+        max_bytes: text.len() - 1,
+        ..XmlLimits::default()
+    };
+    let shaped = w.shaped.answer(text.as_bytes(), &tight, t, &mut out);
+    let full = w.full.answer(text.as_bytes(), &tight, t, &mut out);
+    assert!(shaped.is_err());
+    assert_eq!(shaped, full);
+    let shallow = XmlLimits {
+        max_depth: 4,
+        ..XmlLimits::default()
+    };
+    let shaped = w.shaped.answer(text.as_bytes(), &shallow, t, &mut out);
+    assert!(shaped.is_err());
+    assert_eq!(
+        shaped,
+        w.full.answer(text.as_bytes(), &shallow, t, &mut out)
+    );
+}
+
+/// Each value the parser changes or refuses, in a header hole and in an HL7 part of every
+/// fixture, after the fixture's shape is learned: the same answer or fault as the full parse.
+#[test]
+fn values_the_parser_changes_are_answered_alike() {
+    let w = world();
+    let service = own_service(w, 64);
+    for (f, (text, holes)) in w.fixtures.iter().enumerate() {
+        assert!(same_answer_with(w, &service, text.as_bytes()));
+        let header = holes.iter().position(|h| h.name == "MessageID");
+        let extension = holes.iter().position(|h| h.name == "extension");
+        for at in [header, extension].into_iter().flatten() {
+            for kind in 8..15u32 {
+                for pick in 0..4u32 {
+                    let mut choices = vec![u32::MAX; holes.len()];
+                    choices[at] = kind + 32 * pick;
+                    let (v, plain) = variant(w, f, &choices);
+                    assert!(!plain);
+                    same_answer_with(w, &service, v.as_bytes());
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(768))]
+
+    /// Any values in any fixture: most holes keep their value or get a plain new one (read
+    /// through the shape), up to three get one the parser changes or refuses. The same
+    /// answer or fault either way.
+    #[test]
+    fn shaped_answers_equal_full_parse_answers(
+        fixture in 0..FIXTURES.len(),
+        plain in prop::collection::vec(any::<u32>(), 64),
+        special in prop::collection::vec((0usize..64, 8u32..15, any::<u32>()), 0..4),
+        prime in any::<bool>(),
+    ) {
+        let w = world();
+        if prime {
+            same_answer(w, w.fixtures[fixture].0.as_bytes());
+        }
+        // Plain choices (`% 32 < 8`) or the fixture's value (`% 32 >= 15`), half and half.
+        let mut choices: Vec<u32> = plain
+            .iter()
+            .map(|c| if c % 2 == 0 { (c / 2) % 8 + 32 * (c / 64) } else { 31 })
+            .collect();
+        let holes = w.fixtures[fixture].1.len();
+        for (at, kind, pick) in special {
+            choices[at % holes] = kind + 32 * (pick % 64);
+        }
+        let (v, _) = variant(w, fixture, &choices);
+        same_answer(w, v.as_bytes());
+    }
+}
