@@ -8,7 +8,13 @@
 //!   `DecisionResult` of the same decision.
 //! - `bytes_to_bytes`: a 5 KB SOAP closed question in (`fixtures/soap/bench-5k.xml`, three data
 //!   categories), the SOAP answer out, on one core, against a bare quick-xml event walk over the
-//!   same bytes measured in the same run. Goal: p50 ≤ 10 µs and ≤ 1.2× the walk.
+//!   same bytes measured in the same run. Goal: p50 ≤ 10 µs and ≤ 1.2× the walk. Each
+//!   iteration takes the next of 256 messages of the fixture's form with other values
+//!   (patients, holders, data categories, requester types, purposes, message ids:
+//!   `support::questions::bench_5k_variants`), for the walk too. `bytes_to_bytes_5k` is the
+//!   service as it runs (the form's shape learned from its first message, `protocol::shape`);
+//!   `bytes_to_bytes_5k_full_parse` is the same service with shapes turned off, i.e. every
+//!   message parsed in full (what a client's first message of a new form costs).
 //!
 //! ```text
 //! cargo bench --bench consent_decision                        # 18 M citizens (~1 GiB RAM)
@@ -37,6 +43,8 @@ const QUESTION_5K: &[u8] = include_bytes!("../fixtures/soap/bench-5k.xml");
 
 struct Setup {
     service: ClosedQuestionService,
+    /// The same policies and index, without message shapes.
+    full_parse: ClosedQuestionService,
     generator: Generator,
 }
 
@@ -65,17 +73,24 @@ fn setup() -> Setup {
         index.record_count(),
         started.elapsed().as_secs_f64()
     );
-    let service = ClosedQuestionService::new(
-        &[PolicySource {
-            name: "policies/mitz-consent.xml",
-            text: POLICY,
-        }],
-        &CompileOptions::default(),
-        catalogue,
-        index,
-    )
-    .expect("the shipped policy compiles");
-    Setup { service, generator }
+    let service = |capacity: usize| {
+        ClosedQuestionService::new(
+            &[PolicySource {
+                name: "policies/mitz-consent.xml",
+                text: POLICY,
+            }],
+            &CompileOptions::default(),
+            catalogue.clone(),
+            index.clone(),
+        )
+        .expect("the shipped policy compiles")
+        .with_shape_capacity(capacity)
+    };
+    Setup {
+        service: service(pdp_core::protocol::shape::DEFAULT_CAPACITY),
+        full_parse: service(0),
+        generator,
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -107,9 +122,12 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    let variants = questions::bench_5k_variants(&s.generator, 256);
+    let mut k = 0usize;
     group.bench_function("quick_xml_walk_5k", |b| {
         b.iter(|| {
-            let mut reader = quick_xml::Reader::from_reader(black_box(QUESTION_5K));
+            k = (k + 1) & 255;
+            let mut reader = quick_xml::Reader::from_reader(black_box(&variants[k][..]));
             let mut events = 0usize;
             loop {
                 match reader.read_event() {
@@ -130,15 +148,40 @@ fn bench(c: &mut Criterion) {
     s.service
         .answer(QUESTION_5K, &limits, time, &mut out)
         .expect("the bench question is valid");
-    group.bench_function("bytes_to_bytes_5k", |b| {
-        b.iter(|| {
-            out.clear();
-            s.service
-                .answer(black_box(QUESTION_5K), &limits, time, &mut out)
-                .expect("valid");
-            out.len()
-        })
-    });
+    let mut answers = std::collections::HashMap::new();
+    for v in &variants {
+        out.clear();
+        s.service
+            .answer(v, &limits, time, &mut out)
+            .expect("the bench variants are valid");
+        let mut full = String::new();
+        s.full_parse
+            .answer(v, &limits, time, &mut full)
+            .expect("the bench variants are valid");
+        assert_eq!(out, full, "shaped and full parse answer alike");
+        for d in ["Permit", "Deny", "Indeterminate", "NotApplicable"] {
+            *answers.entry(d).or_insert(0usize) += out.matches(&format!(">{d}<")).count();
+        }
+    }
+    eprintln!(
+        "answers over the 256 bench messages: {answers:?}; shapes: {:?}",
+        s.service.shape_stats()
+    );
+    for (name, service) in [
+        ("bytes_to_bytes_5k", &s.service),
+        ("bytes_to_bytes_5k_full_parse", &s.full_parse),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                k = (k + 1) & 255;
+                out.clear();
+                service
+                    .answer(black_box(&variants[k]), &limits, time, &mut out)
+                    .expect("valid");
+                out.len()
+            })
+        });
+    }
     group.finish();
 }
 
