@@ -52,7 +52,7 @@ use crate::xacml::value::Value;
 use crate::xacml::xml::doc::{as_utf8, XmlLimits};
 use crate::xacml::xml::request::XACML_NS;
 use crate::xacml::xml::scan;
-use crate::xacml::xml::stream::{Item, Tag, XmlCursor};
+use crate::xacml::xml::stream::{xml_trim, Item, Tag, XmlCursor};
 
 /// How many shapes a service keeps by default: one per client software and question form is
 /// a handful in practice (the national exchange systems, a few GP and hospital systems).
@@ -107,8 +107,27 @@ struct Slot {
     attribute: usize,
     value: usize,
     kind: Hl7Kind,
-    parts: [Option<usize>; 3],
+    parts: [Part; 3],
 }
+
+/// Where a part of an HL7 value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// Not written in the template (and so in no message of the shape).
+    Absent,
+    /// The hole with this index: `extension`, `code` and `displayName`, the parts that
+    /// differ from one question to the next.
+    Hole(usize),
+    /// The template's own, as the prototype holds it: `root`, `codeSystem` and
+    /// `assigningAuthorityName` name the identifier scheme or code system and are the same in
+    /// every question of a client form (a client that changes one sends a new shape). Fewer
+    /// holes: fewer comparisons, fewer values rebuilt.
+    Fixed,
+}
+
+/// Which parts of an `II` / `CV` are holes (the others are fixed parts of the shape).
+const II_HOLES: [bool; 3] = [false, true, false];
+const CV_HOLES: [bool; 3] = [true, false, true];
 
 /// One learned message shape.
 pub struct Shape {
@@ -374,28 +393,49 @@ impl Slot {
     /// The slot's value from the hole values; the prototype's own value (shared) when the
     /// parts are the same.
     fn rebuild(&self, prototype: &Value, values: &[&str]) -> Option<Value> {
+        // The prototype's stored part `k` (trimmed as its constructor stored it; the
+        // constructor trims again to the same).
+        let fixed = |k: usize| -> Option<&str> {
+            match (prototype, k) {
+                (Value::Ii(old), 0) => Some(old.root()),
+                (Value::Ii(old), 1) => Some(old.extension()),
+                (Value::Ii(old), _) => old.assigning_authority_name(),
+                (Value::Cv(old), 0) => Some(old.code()),
+                (Value::Cv(old), 1) => Some(old.code_system()),
+                (Value::Cv(old), _) => old.display_name(),
+                _ => None,
+            }
+        };
         let part = |k: usize| -> Option<Option<&str>> {
-            match self.parts.get(k).copied().flatten() {
-                Some(i) => values.get(i).map(|v| Some(*v)),
-                None => Some(None),
+            match self.parts.get(k).copied().unwrap_or(Part::Absent) {
+                Part::Hole(i) => values.get(i).map(|v| Some(*v)),
+                Part::Fixed => Some(fixed(k)),
+                Part::Absent => Some(None),
             }
         };
         let (first, second, third) = (part(0)?, part(1)?, part(2)?);
+        // Parts equal to the prototype's (compared as the constructors would store them: the
+        // required parts trimmed and non-empty there, so non-empty here too) share its value;
+        // other parts build a new one with the parser's constructor and its checks.
         match (self.kind, prototype) {
             (Hl7Kind::Ii, Value::Ii(old)) => {
-                let new = Ii::from_parts(first, second, third).ok()?;
-                Some(Value::Ii(if new == **old {
+                let same = first.map(xml_trim) == Some(old.root())
+                    && second.map_or("", xml_trim) == old.extension()
+                    && third.map(xml_trim) == old.assigning_authority_name();
+                Some(Value::Ii(if same {
                     old.clone()
                 } else {
-                    Arc::new(new)
+                    Arc::new(Ii::from_parts(first, second, third).ok()?)
                 }))
             }
             (Hl7Kind::Cv, Value::Cv(old)) => {
-                let new = Cv::from_parts(first, second, third).ok()?;
-                Some(Value::Cv(if new == **old {
+                let same = first.map(xml_trim) == Some(old.code())
+                    && second.map(xml_trim) == Some(old.code_system())
+                    && third == old.display_name();
+                Some(Value::Cv(if same {
                     old.clone()
                 } else {
-                    Arc::new(new)
+                    Arc::new(Cv::from_parts(first, second, third).ok()?)
                 }))
             }
             _ => None,
@@ -600,9 +640,9 @@ impl Shape {
 }
 
 /// The slot of an `InstanceIdentifier` / `CodedValue` start tag just read by `cursor`, whose
-/// parsed value is `parsed`, adding its parts' holes to `holes`. `None` (and no holes) when
-/// the element is not the parsed value's, or a part is written with something the parser
-/// changes (an entity reference, a tab or line end): that value stays fixed.
+/// parsed value is `parsed`, adding its hole parts' holes to `holes`. `None` (and no holes)
+/// when the element is not the parsed value's, or a hole part is written with something the
+/// parser changes (an entity reference, a tab or line end): that value stays fixed.
 fn hl7_slot(
     cursor: &XmlCursor<'_>,
     tag: &Tag<'_>,
@@ -611,21 +651,30 @@ fn hl7_slot(
     base: usize,
     holes: &mut Vec<FoundHole>,
 ) -> Option<Slot> {
-    let (kind, names) = match (parsed, tag.local_in(HL7_NS)) {
-        (Value::Ii(_), Some(II_ELEMENT)) => {
-            (Hl7Kind::Ii, ["root", "extension", "assigningAuthorityName"])
+    let (kind, names, is_hole) = match (parsed, tag.local_in(HL7_NS)) {
+        (Value::Ii(_), Some(II_ELEMENT)) => (
+            Hl7Kind::Ii,
+            ["root", "extension", "assigningAuthorityName"],
+            II_HOLES,
+        ),
+        (Value::Cv(_), Some(CV_ELEMENT)) => {
+            (Hl7Kind::Cv, ["code", "codeSystem", "displayName"], CV_HOLES)
         }
-        (Value::Cv(_), Some(CV_ELEMENT)) => (Hl7Kind::Cv, ["code", "codeSystem", "displayName"]),
         _ => return None,
     };
     let text = cursor.text().as_bytes();
-    let mut raw: [Option<&str>; 3] = [None; 3];
     let mut found: SmallVec<[FoundHole; 3]> = SmallVec::new();
-    let mut parts: [Option<usize>; 3] = [None; 3];
+    let mut raw: SmallVec<[&str; 3]> = SmallVec::new();
+    // Hole indices local to this element first (checked below), then made global.
+    let mut parts = [Part::Absent; 3];
     for a in cursor.attrs().iter().filter(|a| a.prefix.is_empty()) {
         let Some(k) = names.iter().position(|&n| n == a.local) else {
             continue;
         };
+        if !is_hole[k] {
+            parts[k] = Part::Fixed;
+            continue;
+        }
         let quote = *text.get(a.offset.checked_sub(1)?)?;
         if !matches!(quote, b'"' | b'\'') {
             return None;
@@ -633,29 +682,38 @@ fn hl7_slot(
         if a.raw.bytes().any(|b| b < 0x20 || b == b'&' || b == b'<') {
             return None;
         }
-        raw[k] = Some(a.raw);
-        parts[k] = Some(holes.len() + found.len());
+        parts[k] = Part::Hole(found.len());
+        raw.push(a.raw);
         found.push(FoundHole {
             start: base + a.offset,
             len: a.raw.len(),
             kind: HoleKind::Attr { quote },
         });
     }
-    // The parts rebuilt must give the parsed value, or the element is not what it seems.
-    let same = match parsed {
-        Value::Ii(v) => Ii::from_parts(raw[0], raw[1], raw[2]).is_ok_and(|n| n == **v),
-        Value::Cv(v) => Cv::from_parts(raw[0], raw[1], raw[2]).is_ok_and(|n| n == **v),
-        _ => false,
-    };
-    if !same {
-        return None;
-    }
-    holes.extend(found);
-    Some(Slot {
+    // The template's own hole values, through the path a message takes, must give the parsed
+    // value, or the element is not what it seems.
+    let local = Slot {
         category,
         attribute,
         value,
         kind,
         parts,
+    };
+    let same = match (local.rebuild(parsed, &raw)?, parsed) {
+        (Value::Ii(new), Value::Ii(old)) => new == *old,
+        (Value::Cv(new), Value::Cv(old)) => new == *old,
+        _ => false,
+    };
+    if !same {
+        return None;
+    }
+    let offset = holes.len();
+    holes.extend(found);
+    Some(Slot {
+        parts: parts.map(|p| match p {
+            Part::Hole(i) => Part::Hole(offset + i),
+            other => other,
+        }),
+        ..local
     })
 }

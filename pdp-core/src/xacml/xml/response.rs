@@ -437,13 +437,29 @@ pub(crate) fn needs_escape(bytes: &[u8], text: bool) -> bool {
         word.copy_from_slice(chunk);
         marks |= special_mask(u64::from_le_bytes(word), text);
     }
-    // The tail, padded with a neutral byte.
     let rest = chunks.remainder();
-    let mut word = [b'a'; 8];
-    if let Some(w) = word.get_mut(..rest.len()) {
-        w.copy_from_slice(rest);
+    if rest.is_empty() {
+        return marks != 0;
     }
-    marks |= special_mask(u64::from_le_bytes(word), text);
+    // The tail: the last eight bytes again when there are eight (re-reading a few is
+    // harmless for a yes/no answer); otherwise the bytes shifted into a word padded with a
+    // neutral byte, in registers. (Copying the tail into a padded stack buffer and loading
+    // it as one word stalls: the narrower stores cannot forward to the wider load.)
+    let tail = match bytes.len().checked_sub(8).and_then(|at| bytes.get(at..)) {
+        Some(last) => {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(last);
+            u64::from_le_bytes(word)
+        }
+        None => rest
+            .iter()
+            .enumerate()
+            .fold(u64::from_le_bytes([b'a'; 8]), |w, (i, &b)| {
+                let shift = 8 * i as u32;
+                (w & !(0xff << shift)) | (u64::from(b) << shift)
+            }),
+    };
+    marks |= special_mask(tail, text);
     marks != 0
 }
 
