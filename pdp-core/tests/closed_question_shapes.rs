@@ -66,14 +66,21 @@ impl Hole {
     fn read_by_shape(&self) -> bool {
         matches!(
             self.name.as_str(),
-            "extension" | "code" | "displayName" | "MessageID" | "Action" | "To"
+            "extension"
+                | "code"
+                | "displayName"
+                | "MessageID"
+                | "Action"
+                | "To"
+                | "ID"
+                | "IssueInstant"
         )
     }
 }
 
 fn holes(text: &str) -> Vec<Hole> {
     let attr = Regex::new(
-        r#"\b(root|extension|assigningAuthorityName|code|codeSystem|displayName)="([^"]*)""#,
+        r#"\b(root|extension|assigningAuthorityName|code|codeSystem|displayName|ID|IssueInstant)="([^"]*)""#,
     )
     .expect("regex");
     let header = Regex::new(r"<(?:\w+:)?(MessageID|Action|To)\b[^>]*>([^<]*)<").expect("regex");

@@ -23,11 +23,14 @@
 //!   white space (so the trimmed value is the hole itself). So the XML cursor would see the
 //!   same elements, attributes and nesting, and the same limits apply (a shape is used only
 //!   under the limits it was learned with; the size limit is checked again).
-//! - Only HL7 `II` and `CV` parts (`root`, `extension`, `assigningAuthorityName`; `code`,
-//!   `codeSystem`, `displayName`) and the `MessageID`, `Action` and `To` headers are holes.
-//!   Their values are rebuilt with the same constructors the request parser calls
-//!   ([`Ii::from_parts`], [`Cv::from_parts`]); a value they refuse is not answered from the
-//!   shape: the full parse runs and reports the fault with its position.
+//! - Only these are holes: the HL7 parts that change from one question to the next (`II`
+//!   `extension`; `CV` `code` and `displayName`), the `MessageID`, `Action` and `To` headers,
+//!   and the query element's own attributes (SAML `ID`, `IssueInstant`, …, which the parser
+//!   does not read). The HL7 values are rebuilt with the constructors the request parser calls
+//!   ([`Ii::from_parts`], [`Cv::from_parts`]), the other parts (`root`, `codeSystem`,
+//!   `assigningAuthorityName`) taken from the template's parsed value; a value the
+//!   constructors refuse is not answered from the shape: the full parse runs and reports the
+//!   fault with its position.
 //! - Everything that depends on the values afterwards (BSN check digit, catalogue codes,
 //!   validation of the question, the decisions) runs on the rebuilt request as on a parsed one.
 //!
@@ -527,6 +530,28 @@ impl Shape {
                 && at(&path, 1, SOAP12_NS, "Body")
                 && at(&path, 2, XACML_SAMLP_NS, "XACMLAuthzDecisionQuery")
                 && at(&path, 3, XACML_NS, "Request");
+            // The query's own attributes (SAML `ID`, `IssueInstant`, `Version`, …) are not
+            // read by the parser, and `ID` and `IssueInstant` change with every message of a
+            // client that sets them: holes whose values are checked like any other and then
+            // left unused.
+            if depth == 2
+                && at(&path, 0, SOAP12_NS, "Envelope")
+                && at(&path, 1, SOAP12_NS, "Body")
+                && tag.local_in(XACML_SAMLP_NS) == Some("XACMLAuthzDecisionQuery")
+            {
+                let text = cursor.text().as_bytes();
+                for a in cursor.attrs().iter().filter(|a| a.prefix.is_empty()) {
+                    let quote = a.offset.checked_sub(1).and_then(|q| text.get(q)).copied();
+                    let plain = !a.raw.bytes().any(|b| b < 0x20 || b == b'&' || b == b'<');
+                    if let (Some(quote @ (b'"' | b'\'')), true) = (quote, plain) {
+                        holes.push(FoundHole {
+                            start: base + a.offset,
+                            len: a.raw.len(),
+                            kind: HoleKind::Attr { quote },
+                        });
+                    }
+                }
+            }
             if in_header {
                 let parsed = match tag.local_in(WSA_NS) {
                     Some("MessageID") => Some((&mut message_id, &envelope.message_id)),
