@@ -742,3 +742,146 @@ fn hl7_slot(
         ..local
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::soap::parse_closed_question;
+
+    const BSN_ROOT: &str = "2.16.840.1.113883.2.4.6.3";
+
+    /// A closed question (not a complete one: the shape does not care) with `patient` as the
+    /// patient's `InstanceIdentifier` attributes and `content` inside the resource category.
+    fn message(patient: &str, content: &str) -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing">
+  <s:Header><a:MessageID>urn:uuid:1</a:MessageID></s:Header>
+  <s:Body>
+    <q:XACMLAuthzDecisionQuery xmlns:q="{XACML_SAMLP_NS}" xmlns:x="{XACML_NS}" xmlns:v3="urn:hl7-org:v3" ID="_1">
+      <x:Request ReturnPolicyIdList="false" CombinedDecision="false">
+        <x:Attributes Category="urn:oasis:names:tc:xacml:3.0:attribute-category:resource">
+          <x:Attribute AttributeId="urn:oasis:names:tc:xacml:2.0:resource:resource-id" IncludeInResult="true">
+            <x:AttributeValue DataType="urn:hl7-org:v3#II"><v3:InstanceIdentifier {patient}/></x:AttributeValue>
+          </x:Attribute>{content}
+        </x:Attributes>
+      </x:Request>
+    </q:XACMLAuthzDecisionQuery>
+  </s:Body>
+</s:Envelope>"#
+        )
+    }
+
+    fn learned(template: &str) -> ShapeCache {
+        let cache = ShapeCache::new(4);
+        let limits = XmlLimits::default();
+        let envelope =
+            parse_closed_question(template.as_bytes(), &limits, None).expect("the template parses");
+        cache.learn(template.as_bytes(), &limits, &envelope);
+        assert_eq!(cache.len(), 1);
+        cache
+    }
+
+    /// The request `cache` reads from `text`, if it matches, next to the full parse's.
+    fn both(cache: &ShapeCache, text: &str) -> (Option<String>, String) {
+        let limits = XmlLimits::default();
+        let shaped = cache
+            .parse(text.as_bytes(), &limits)
+            .map(|e| format!("{:?} {:?}", e.message_id, e.request));
+        let full = parse_closed_question(text.as_bytes(), &limits, None)
+            .map(|e| format!("{:?} {:?}", e.message_id, e.request))
+            .expect("the message parses");
+        (shaped, full)
+    }
+
+    #[test]
+    fn a_new_extension_is_read_with_the_templates_root() {
+        let cache = learned(&message(
+            &format!(r#"root="{BSN_ROOT}" extension="999990019""#),
+            "",
+        ));
+        let other = message(&format!(r#"root="{BSN_ROOT}" extension="123456782""#), "");
+        let (shaped, full) = both(&cache, &other);
+        assert_eq!(shaped.as_deref(), Some(full.as_str()));
+        assert!(full.contains("123456782"), "{full}");
+    }
+
+    /// A root written with a character reference is a fixed part: its parsed form is used for
+    /// every message of the shape.
+    #[test]
+    fn a_fixed_part_with_a_reference_keeps_its_parsed_form() {
+        let escaped_root = BSN_ROOT.replacen('.', "&#46;", 1);
+        let cache = learned(&message(
+            &format!(r#"root="{escaped_root}" extension="999990019""#),
+            "",
+        ));
+        let other = message(
+            &format!(r#"root="{escaped_root}" extension="123456782""#),
+            "",
+        );
+        let (shaped, full) = both(&cache, &other);
+        assert_eq!(shaped.as_deref(), Some(full.as_str()));
+        assert!(full.contains(BSN_ROOT), "{full}");
+    }
+
+    /// A hole part written with a reference in the template is no hole: that value is fixed,
+    /// so another value there is another shape.
+    #[test]
+    fn a_hole_part_with_a_reference_makes_the_value_fixed() {
+        let template = message(
+            &format!(r#"root="{BSN_ROOT}" extension="99999&#48;019""#),
+            "",
+        );
+        let cache = learned(&template);
+        let (shaped, full) = both(&cache, &template);
+        assert_eq!(shaped.as_deref(), Some(full.as_str()));
+        let other = message(
+            &format!(r#"root="{BSN_ROOT}" extension="99999&#49;019""#),
+            "",
+        );
+        assert_eq!(both(&cache, &other).0, None);
+    }
+
+    /// Elements inside `<Content>` look like values but are not: they stay fixed bytes.
+    #[test]
+    fn elements_in_content_are_not_values() {
+        let patient = format!(r#"root="{BSN_ROOT}" extension="999990019""#);
+        let content = |ext: &str| {
+            format!(
+                r#"
+          <x:Content><x:Attribute><x:AttributeValue><v3:InstanceIdentifier root="{BSN_ROOT}" extension="{ext}"/></x:AttributeValue></x:Attribute></x:Content>"#
+            )
+        };
+        let cache = learned(&message(&patient, &content("999990019")));
+        let (shaped, full) = both(&cache, &message(&patient, &content("999990019")));
+        assert_eq!(shaped.as_deref(), Some(full.as_str()));
+        assert_eq!(
+            both(&cache, &message(&patient, &content("123456782"))).0,
+            None
+        );
+    }
+
+    #[test]
+    fn a_longer_or_shorter_message_with_the_same_form_matches() {
+        let cache = learned(&message(
+            &format!(r#"root="{BSN_ROOT}" extension="999990019""#),
+            "",
+        ));
+        for ext in [
+            "",
+            "1",
+            "12345678901234567890123456789012345678901234567890",
+        ] {
+            let other = message(&format!(r#"root="{BSN_ROOT}" extension="{ext}""#), "");
+            let (shaped, full) = both(&cache, &other);
+            assert_eq!(shaped.as_deref(), Some(full.as_str()), "{ext}");
+        }
+        // Bytes added or cut anywhere else: no match.
+        let base = message(&format!(r#"root="{BSN_ROOT}" extension="1""#), "");
+        assert_eq!(both(&cache, &format!("{base}\n")).0, None);
+        assert_eq!(
+            both(&cache, &base.replacen("  <s:Body>", " <s:Body>", 1)).0,
+            None
+        );
+    }
+}
