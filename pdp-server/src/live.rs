@@ -265,6 +265,30 @@ impl Live {
             "counter",
             c(&m.policy_rejections),
         );
+        // The closed-question message shapes of the active policy set's service (they start
+        // afresh with each policy set installed).
+        let shapes = self
+            .policies()
+            .map(|p| p.service.shape_stats())
+            .unwrap_or_default();
+        gauge(
+            "akkoord_closed_question_shapes",
+            "Client message shapes held: closed questions read by comparing bytes, not parsed.",
+            "gauge",
+            shapes.shapes.to_string(),
+        );
+        gauge(
+            "akkoord_closed_question_full_parses_total",
+            "Closed questions that matched no learned shape and were parsed in full (since the active policy set was installed).",
+            "counter",
+            shapes.misses.to_string(),
+        );
+        gauge(
+            "akkoord_closed_question_shapes_learned_total",
+            "Message shapes learned (since the active policy set was installed); above the shapes held once old ones made room.",
+            "counter",
+            shapes.learned.to_string(),
+        );
         gauge(
             "akkoord_uptime_seconds",
             "Seconds since the process started.",

@@ -299,6 +299,19 @@ fn decisions_match_akkoord_eval_for_soap_and_plain_xacml() {
             "{decision}: {m}"
         );
     }
+    // Four client forms, each parsed in full once and learned; the fifth question (a form
+    // seen before) read through its shape.
+    assert_eq!(counter(&m, "akkoord_closed_question_shapes"), 4, "{m}");
+    assert_eq!(
+        counter(&m, "akkoord_closed_question_full_parses_total"),
+        4,
+        "{m}"
+    );
+    assert_eq!(
+        counter(&m, "akkoord_closed_question_shapes_learned_total"),
+        4,
+        "{m}"
+    );
     // text/xml (the Nuts client) is sniffed as SOAP.
     let a = s.post(
         "/pdp",
