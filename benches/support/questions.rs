@@ -128,3 +128,19 @@ pub fn bench_5k_variants(generator: &Generator, n: usize) -> Vec<Vec<u8>> {
         })
         .collect()
 }
+
+/// `messages` each turned into a form of its own (indentation before `<a:Action>` as wide as
+/// the message's position, 1–256 spaces): with more forms than a service keeps shapes, every
+/// message is parsed in full and learned (the worst case of the shape cache).
+pub fn each_a_new_form(messages: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let text = String::from_utf8_lossy(m);
+            let indented = format!("{}<a:Action", " ".repeat(i + 1));
+            assert_eq!(text.matches("    <a:Action").count(), 1);
+            text.replacen("    <a:Action", &indented, 1).into_bytes()
+        })
+        .collect()
+}

@@ -36,8 +36,9 @@
 //!
 //! A message that matches no shape is parsed in full, and learned as a new shape when it
 //! parsed without error (one more pass over its bytes). The cache holds at most `capacity`
-//! shapes; when full, the oldest learned shape makes room (a flood of one-off shapes costs
-//! the learning pass each, never memory). Readers take no lock: the shapes are published
+//! shapes of at most [`MAX_SHAPE_BYTES`] each; when full, one miss in [`LEARN_WHEN_FULL`] is
+//! learned and the oldest shape makes room (a flood of one-off forms costs an eighth of a
+//! learning pass per message, never memory). Readers take no lock: the shapes are published
 //! through an [`ArcSwap`], so answering threads never write to a shared cache line.
 
 use std::borrow::Cow;
@@ -64,6 +65,20 @@ pub const DEFAULT_CAPACITY: usize = 32;
 /// The most holes one shape has (more values than this: the message is not learned). A
 /// question with ten data categories has about 45.
 const MAX_HOLES: usize = 256;
+
+/// Once the cache is full, one miss in this many is learned (making room for it). Learning
+/// costs about one more parse of the message, so a stream of one-off forms (a client that
+/// varies its indentation, or an attacker) would otherwise double the cost of each message;
+/// this way it adds an eighth, and a client's new form is still learned within a few of its
+/// messages. Until the cache is full every miss is learned. A power of two (a mask picks the
+/// misses).
+const LEARN_WHEN_FULL: u64 = 8;
+const _: () = assert!(LEARN_WHEN_FULL.is_power_of_two());
+
+/// The largest message learned as a shape. Closed questions are 2–6 KB; a larger message is
+/// answered as usual but not kept, so that the cache holds at most `capacity` × 64 KB of
+/// message bytes (and about as much again of parsed requests).
+pub const MAX_SHAPE_BYTES: usize = 64 * 1024;
 
 /// The values read from one message, in document order (on the stack for usual questions).
 type HoleValues<'a> = SmallVec<[&'a str; 64]>;
@@ -264,9 +279,15 @@ impl ShapeCache {
 
     /// Learns the shape of `bytes`, which parsed without error into `envelope` under
     /// `limits`, unless a held shape already matches it. Messages that cannot be a shape
-    /// (not UTF-8 as they are, too many values) are left alone.
+    /// (not UTF-8 as they are, too many values, over [`MAX_SHAPE_BYTES`]) are left alone.
     pub fn learn(&self, bytes: &[u8], limits: &XmlLimits, envelope: &ClosedQuestionEnvelope<'_>) {
-        if self.capacity == 0 {
+        if self.capacity == 0 || bytes.len() > MAX_SHAPE_BYTES {
+            return;
+        }
+        // Full: only one miss in LEARN_WHEN_FULL is learned (see there).
+        if self.shapes.load().len() >= self.capacity
+            && self.misses.load(Ordering::Relaxed) & (LEARN_WHEN_FULL - 1) != 0
+        {
             return;
         }
         let Some(shape) = Shape::learn(bytes, limits, envelope) else {
@@ -395,6 +416,7 @@ impl Shape {
 impl Slot {
     /// The slot's value from the hole values; the prototype's own value (shared) when the
     /// parts are the same.
+    #[inline(always)]
     fn rebuild(&self, prototype: &Value, values: &[&str]) -> Option<Value> {
         // The prototype's stored part `k` (trimmed as its constructor stored it; the
         // constructor trims again to the same).
@@ -883,5 +905,22 @@ mod tests {
             both(&cache, &base.replacen("  <s:Body>", " <s:Body>", 1)).0,
             None
         );
+    }
+
+    #[test]
+    fn messages_over_the_size_cap_are_not_learned() {
+        let padding = " ".repeat(MAX_SHAPE_BYTES);
+        let big = message(
+            &format!(r#"root="{BSN_ROOT}" extension="999990019""#),
+            &padding,
+        );
+        let limits = XmlLimits {
+            max_bytes: 2 * MAX_SHAPE_BYTES,
+            ..XmlLimits::default()
+        };
+        let envelope = parse_closed_question(big.as_bytes(), &limits, None).expect("parses");
+        let cache = ShapeCache::new(4);
+        cache.learn(big.as_bytes(), &limits, &envelope);
+        assert!(cache.is_empty());
     }
 }
