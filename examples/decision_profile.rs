@@ -2,7 +2,7 @@
 //! in a loop, printing the mean time per decision. Run under `perf record --call-graph dwarf`.
 //!
 //! ```text
-//! cargo run --release --example decision_profile -- [CITIZENS] [DECISIONS] [view | answer]
+//! cargo run --release --example decision_profile -- [CITIZENS] [DECISIONS] [view | answer | answer-new-forms]
 //! ```
 
 use std::sync::Arc;
@@ -32,7 +32,7 @@ fn main() {
     // With `view`, read each decision in place (`decide_prepared_view`, what the embedded bench
     // times) instead of building the owned result.
     let mode = args.next();
-    let answer_mode = mode.as_deref() == Some("answer");
+    let answer_mode = matches!(mode.as_deref(), Some("answer" | "answer-new-forms"));
     let view_mode = mode.as_deref() == Some("view");
     let catalogue = Arc::new(Catalogue::from_json(CATALOGUE).expect("catalogue"));
     let generator = Generator::new(&catalogue, 1, citizens).expect("generator");
@@ -53,7 +53,12 @@ fn main() {
     };
     if answer_mode {
         // The bench's 256 messages of the 5 KB form with other values, in turn.
-        let variants = questions::bench_5k_variants(&generator, 256);
+        // With `answer-new-forms`, each message in a form of its own (the shape cache's worst
+        // case: every message parsed in full, one in eight learned).
+        let mut variants = questions::bench_5k_variants(&generator, 256);
+        if mode.as_deref() == Some("answer-new-forms") {
+            variants = questions::each_a_new_form(&variants);
+        }
         let limits = pdp_core::xacml::xml::doc::XmlLimits::default();
         let mut out = String::with_capacity(16 * 1024);
         let started = Instant::now();
