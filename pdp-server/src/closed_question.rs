@@ -65,8 +65,10 @@ pub fn answer(input: &ClosedQuestionInput<'_>) -> Result<ClosedQuestionOutput, V
         xml_limits: *input.limits,
         ..CompileOptions::default()
     };
+    // One question per run: learning its shape would be work for nothing.
     let service = ClosedQuestionService::new(&sources, &options, catalogue, index)
-        .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+        .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>())?
+        .with_shape_capacity(0);
     let mut soap = String::with_capacity(4096);
     match service.answer(input.question, input.limits, input.time, &mut soap) {
         Ok(()) => Ok(ClosedQuestionOutput { soap, fault: None }),
