@@ -36,7 +36,7 @@
 //!
 //! A message that matches no shape is parsed in full, and learned as a new shape when it
 //! parsed without error (one more pass over its bytes). The cache holds at most `capacity`
-//! shapes of at most [`MAX_SHAPE_BYTES`] each; when full, one miss in [`LEARN_WHEN_FULL`] is
+//! shapes of at most [`MAX_SHAPE_BYTES`] each; when full, one miss in `LEARN_WHEN_FULL` (8) is
 //! learned and the oldest shape makes room (a flood of one-off forms costs an eighth of a
 //! learning pass per message, never memory). Readers take no lock: the shapes are published
 //! through an [`ArcSwap`], so answering threads never write to a shared cache line.
