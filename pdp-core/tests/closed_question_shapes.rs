@@ -105,32 +105,19 @@ fn world() -> &'static World {
     WORLD.get_or_init(|| {
         let catalogue = Arc::new(Catalogue::from_json(CATALOGUE).expect("catalogue"));
         let generator = Generator::new(&catalogue, 11, CITIZENS).expect("generator");
-        let service = |capacity: usize| {
-            let parts = generator
-                .partitions(1)
-                .into_iter()
-                .map(|r| generator.records_in(r))
-                .collect();
-            let index = Arc::new(ConsentIndex::from_partitions(
-                &catalogue,
-                CITIZENS as usize,
-                CITIZENS as usize * 2,
-                parts,
-            ));
-            ClosedQuestionService::new(
-                &[PolicySource {
-                    name: "policies/mitz-consent.xml",
-                    text: POLICY,
-                }],
-                &CompileOptions::default(),
-                catalogue.clone(),
-                index,
-            )
-            .expect("the shipped policy compiles")
-            .with_shape_capacity(capacity)
-        };
-        let full = service(0);
-        let shaped = service(64);
+        let parts = generator
+            .partitions(1)
+            .into_iter()
+            .map(|r| generator.records_in(r))
+            .collect();
+        let index = Arc::new(ConsentIndex::from_partitions(
+            &catalogue,
+            CITIZENS as usize,
+            CITIZENS as usize * 2,
+            parts,
+        ));
+        let full = service_over(&catalogue, &index, 0);
+        let shaped = service_over(&catalogue, &index, 64);
         let fixtures = FIXTURES
             .iter()
             .map(|f| {
@@ -237,15 +224,23 @@ fn same_answer_with(w: &World, shaped_service: &ClosedQuestionService, bytes: &[
 /// A service of its own with shapes (the shared one learns shapes from other tests too, and
 /// may drop some to make room), over the same index as `w.full`.
 fn own_service(w: &World, capacity: usize) -> ClosedQuestionService {
-    let catalogue = w.full.catalogue().clone();
+    service_over(w.full.catalogue(), w.full.index(), capacity)
+}
+
+/// The shipped policy over `index`, keeping at most `capacity` shapes.
+fn service_over(
+    catalogue: &Arc<Catalogue>,
+    index: &Arc<ConsentIndex>,
+    capacity: usize,
+) -> ClosedQuestionService {
     ClosedQuestionService::new(
         &[PolicySource {
             name: "policies/mitz-consent.xml",
             text: POLICY,
         }],
         &CompileOptions::default(),
-        catalogue,
-        w.full.index().clone(),
+        catalogue.clone(),
+        index.clone(),
     )
     .expect("the shipped policy compiles")
     .with_shape_capacity(capacity)

@@ -225,6 +225,7 @@ impl ShapeCache {
         self.len() == 0
     }
 
+    /// Shapes held, misses and shapes learned so far (for `/metrics` and tests).
     pub fn stats(&self) -> ShapeStats {
         ShapeStats {
             shapes: self.len(),
