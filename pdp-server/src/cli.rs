@@ -136,6 +136,11 @@ pub enum Command {
         /// consents.
         #[arg(long)]
         demo: bool,
+        /// Closed-question message shapes to keep (each client form's later questions are read
+        /// by comparing bytes instead of parsing; see the README). 0 parses every question in
+        /// full.
+        #[arg(long, value_name = "N", default_value_t = pdp_core::protocol::shape::DEFAULT_CAPACITY)]
+        shape_capacity: usize,
     },
     /// Import consents (NDJSON of FHIR R4 Consent, as `akkoord gen` writes) into the store:
     /// streamed, idempotent and resumable.
@@ -257,6 +262,7 @@ pub fn run(cli: Cli) -> ExitCode {
             poll_ms,
             max_body,
             demo,
+            shape_capacity,
         } => {
             init_logging();
             crate::serve::run(crate::serve::ServeConfig {
@@ -268,6 +274,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 poll_interval: poll_ms.map(std::time::Duration::from_millis),
                 max_body,
                 demo,
+                shape_capacity,
             })
             .map_err(Failure::one)
         }

@@ -111,6 +111,9 @@ pub struct Live {
     pub catalogue: Arc<Catalogue>,
     pub index: Arc<ConsentIndex>,
     pub xml_limits: XmlLimits,
+    /// Closed-question message shapes the active policy set's service keeps
+    /// (`pdp_core::protocol::shape`; 0: every question parsed in full).
+    pub shape_capacity: usize,
     pub metrics: Metrics,
     /// This node's name (in loader progress and logs).
     pub node: String,
@@ -133,6 +136,7 @@ impl Live {
             catalogue,
             index,
             xml_limits,
+            shape_capacity: pdp_core::protocol::shape::DEFAULT_CAPACITY,
             metrics: Metrics::default(),
             node,
             policies: RwLock::new(None),

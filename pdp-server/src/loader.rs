@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::live::{now_ms, Live};
+use crate::live::{now_ms, ActivePolicies, Live};
 use crate::pap::compile_active_set;
 use crate::store::{
     self, ChangeBatch, FullLoad, LoadedChange, Position, Store, StoreError, StoreUrl, StoredPolicy,
@@ -225,6 +225,10 @@ fn install(live: &Live, policies: &[StoredPolicy], root_policy: &str) {
         live.xml_limits,
     ) {
         Ok(active) => {
+            let active = ActivePolicies {
+                service: active.service.with_shape_capacity(live.shape_capacity),
+                ..active
+            };
             log::info!(
                 "active policies: {}",
                 active

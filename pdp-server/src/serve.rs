@@ -34,6 +34,8 @@ pub struct ServeConfig {
     pub poll_interval: Option<Duration>,
     pub max_body: usize,
     pub demo: bool,
+    /// Closed-question message shapes each active policy set's service keeps (0: none).
+    pub shape_capacity: usize,
 }
 
 /// A default node name: `hostname-pid`, unique enough for the loader-progress table.
@@ -78,11 +80,9 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         }
     };
 
-    let live = Arc::new(Live::new(
-        catalogue,
-        config.node.clone(),
-        XmlLimits::default(),
-    ));
+    let mut live = Live::new(catalogue, config.node.clone(), XmlLimits::default());
+    live.shape_capacity = config.shape_capacity;
+    let live = Arc::new(live);
     let mut loader_config = LoaderConfig::new(config.store.clone(), config.root_policy.clone());
     if let Some(p) = config.poll_interval {
         loader_config.poll_interval = p;

@@ -339,6 +339,30 @@ fn decisions_match_akkoord_eval_for_soap_and_plain_xacml() {
     assert!(m.contains("akkoord_ready 1\n"));
 }
 
+/// `--shape-capacity 0` turns message shapes off: every question is parsed in full, with the
+/// same answers.
+#[test]
+fn shapes_can_be_turned_off() {
+    let s = Server::start(&["--shape-capacity", "0"]);
+    assert_eq!(s.health()["ready"], true);
+    let question = fixture("fixtures/soap/composed-2.8.xml");
+    for _ in 0..3 {
+        assert_eq!(s.soap(&question), ["Permit", "Permit"]);
+    }
+    let m = s.metrics();
+    assert_eq!(counter(&m, "akkoord_closed_question_shapes"), 0, "{m}");
+    assert_eq!(
+        counter(&m, "akkoord_closed_question_full_parses_total"),
+        3,
+        "{m}"
+    );
+    assert_eq!(
+        counter(&m, "akkoord_closed_question_shapes_learned_total"),
+        0,
+        "{m}"
+    );
+}
+
 #[test]
 fn registration_and_withdrawal_change_decisions() {
     let s = Server::start(&[]);

@@ -198,7 +198,7 @@ impl std::fmt::Debug for ShapeCache {
 pub struct ShapeStats {
     /// Shapes held now.
     pub shapes: usize,
-    /// Messages that matched no shape (parsed in full).
+    /// Messages that matched no shape (parsed in full; every message when the cache is off).
     pub misses: u64,
     /// Shapes learned (more than `shapes` once old ones have made room).
     pub learned: u64,
@@ -236,14 +236,15 @@ impl ShapeCache {
 
     /// The envelope of `bytes` read through a learned shape, or `None`: no shape matches, or
     /// one matches but a value is not one the parser would accept (then the full parse
-    /// reports it). A `None` is counted as a miss.
+    /// reports it). A `None` is counted as a miss (the caller parses in full), also in a
+    /// cache turned off.
     pub fn parse<'a>(
         &self,
         bytes: &'a [u8],
         limits: &XmlLimits,
     ) -> Option<ClosedQuestionEnvelope<'a>> {
         let found = self.try_parse(bytes, limits);
-        if found.is_none() && self.capacity > 0 {
+        if found.is_none() {
             self.misses.fetch_add(1, Ordering::Relaxed);
         }
         found
