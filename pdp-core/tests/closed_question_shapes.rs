@@ -471,3 +471,30 @@ proptest! {
         same_answer(w, v.as_bytes());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Bytes changed, inserted or cut anywhere in a learned fixture (markup included): no
+    /// panic, and the same answer or fault with shapes as without.
+    #[test]
+    fn mutated_bytes_are_answered_alike(
+        fixture in 0..FIXTURES.len(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, any::<u8>()), 1..4),
+    ) {
+        let w = world();
+        let mut bytes = w.fixtures[fixture].0.clone().into_bytes();
+        same_answer(w, &bytes);
+        for (at, kind, byte) in edits {
+            let at = at.index(bytes.len());
+            match kind {
+                0 => bytes[at] = byte,
+                1 => bytes.insert(at, byte),
+                _ => {
+                    bytes.remove(at);
+                }
+            }
+        }
+        same_answer(w, &bytes);
+    }
+}
