@@ -327,8 +327,9 @@ fn bom_len(bytes: &[u8]) -> usize {
 }
 
 impl Shape {
-    /// Compares `bytes` with the shape, collecting the hole values into `values`; `false` at
-    /// the first difference in the fixed bytes or a hole value the shape cannot stand for.
+    /// Compares `text` (the message, checked as UTF-8) with the shape, collecting the hole
+    /// values into `values`; `false` at the first difference in the fixed bytes or a hole
+    /// value the shape cannot stand for.
     fn read<'a>(&self, text: &'a str, values: &mut HoleValues<'a>) -> bool {
         let bytes = text.as_bytes();
         let mut pos = 0usize;
@@ -406,6 +407,11 @@ impl Shape {
                 has_content: category.has_content,
                 attributes,
             });
+        }
+        // Every slot was filled (they are in the prototype's order; one left over would mean a
+        // stale value, so the message is parsed in full instead).
+        if slots.next().is_some() {
+            return None;
         }
         Some(Request {
             return_policy_id_list: self.prototype.return_policy_id_list,
@@ -489,11 +495,25 @@ fn text_hole_len(rest: &[u8]) -> Option<usize> {
         if b == b'<' {
             return Some(i);
         }
-        if matches!(b, b'&' | b'\r' | b'\n' | b'\t' | b' ') {
+        if ends_text_hole(b) {
             return None;
         }
     }
     None
+}
+
+/// A byte a text hole may not hold: the parser would resolve (`&`), normalise (CR) or trim
+/// (white space) around it.
+#[inline]
+fn ends_text_hole(b: u8) -> bool {
+    matches!(b, b'&' | b'\r' | b'\n' | b'\t' | b' ')
+}
+
+/// An attribute value the parser takes as written: no `<` (refused), no `&` (a reference)
+/// and no byte below 0x20 (tab and line ends are normalised; the rest refused). What
+/// [`attr_hole_len`] accepts in a message, checked on the template.
+fn plain_attr_value(raw: &str) -> bool {
+    !raw.bytes().any(|b| b < 0x20 || b == b'&' || b == b'<')
 }
 
 /// The path of the element being read while learning, from the root down.
@@ -566,7 +586,7 @@ impl Shape {
                 let text = cursor.text().as_bytes();
                 for a in cursor.attrs().iter().filter(|a| a.prefix.is_empty()) {
                     let quote = a.offset.checked_sub(1).and_then(|q| text.get(q)).copied();
-                    let plain = !a.raw.bytes().any(|b| b < 0x20 || b == b'&' || b == b'<');
+                    let plain = plain_attr_value(a.raw);
                     if let (Some(quote @ (b'"' | b'\'')), true) = (quote, plain) {
                         holes.push(FoundHole {
                             start: base + a.offset,
@@ -599,10 +619,7 @@ impl Shape {
                         }
                     }
                     if let (1, Some((raw, offset))) = (pieces, plain) {
-                        let is_plain = !raw.is_empty()
-                            && !raw
-                                .bytes()
-                                .any(|b| matches!(b, b'&' | b'\r' | b'\n' | b'\t' | b' '));
+                        let is_plain = !raw.is_empty() && !raw.bytes().any(ends_text_hole);
                         if is_plain && parsed.as_deref() == Some(raw) {
                             *slot = Header::Hole(holes.len());
                             holes.push(FoundHole {
@@ -728,7 +745,7 @@ fn hl7_slot(
         if !matches!(quote, b'"' | b'\'') {
             return None;
         }
-        if a.raw.bytes().any(|b| b < 0x20 || b == b'&' || b == b'<') {
+        if !plain_attr_value(a.raw) {
             return None;
         }
         parts[k] = Part::Hole(found.len());
