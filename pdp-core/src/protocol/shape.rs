@@ -109,22 +109,15 @@ enum Header {
     Fixed(Option<String>),
 }
 
-/// Which HL7 type a value slot holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Hl7Kind {
-    Ii,
-    Cv,
-}
-
 /// An HL7 value of the request built from holes: `request.categories[category]
 /// .attributes[attribute].values[value]`, with its parts in constructor order (`root`,
-/// `extension`, `assigningAuthorityName` / `code`, `codeSystem`, `displayName`).
+/// `extension`, `assigningAuthorityName` / `code`, `codeSystem`, `displayName`). Whether it is
+/// an `II` or a `CV` is the prototype's value's type.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     category: usize,
     attribute: usize,
     value: usize,
-    kind: Hl7Kind,
     parts: [Part; 3],
 }
 
@@ -450,8 +443,8 @@ impl Slot {
         // Parts equal to the prototype's (compared as the constructors would store them: the
         // required parts trimmed and non-empty there, so non-empty here too) share its value;
         // other parts build a new one with the parser's constructor and its checks.
-        match (self.kind, prototype) {
-            (Hl7Kind::Ii, Value::Ii(old)) => {
+        match prototype {
+            Value::Ii(old) => {
                 let same = first.map(xml_trim) == Some(old.root())
                     && second.map_or("", xml_trim) == old.extension()
                     && third.map(xml_trim) == old.assigning_authority_name();
@@ -461,7 +454,7 @@ impl Slot {
                     Arc::new(Ii::from_parts(first, second, third).ok()?)
                 }))
             }
-            (Hl7Kind::Cv, Value::Cv(old)) => {
+            Value::Cv(old) => {
                 let same = first.map(xml_trim) == Some(old.code())
                     && second.map(xml_trim) == Some(old.code_system())
                     && third == old.display_name();
@@ -717,15 +710,11 @@ fn hl7_slot(
     base: usize,
     holes: &mut Vec<FoundHole>,
 ) -> Option<Slot> {
-    let (kind, names, is_hole) = match (parsed, tag.local_in(HL7_NS)) {
-        (Value::Ii(_), Some(II_ELEMENT)) => (
-            Hl7Kind::Ii,
-            ["root", "extension", "assigningAuthorityName"],
-            II_HOLES,
-        ),
-        (Value::Cv(_), Some(CV_ELEMENT)) => {
-            (Hl7Kind::Cv, ["code", "codeSystem", "displayName"], CV_HOLES)
+    let (names, is_hole) = match (parsed, tag.local_in(HL7_NS)) {
+        (Value::Ii(_), Some(II_ELEMENT)) => {
+            (["root", "extension", "assigningAuthorityName"], II_HOLES)
         }
+        (Value::Cv(_), Some(CV_ELEMENT)) => (["code", "codeSystem", "displayName"], CV_HOLES),
         _ => return None,
     };
     let text = cursor.text().as_bytes();
@@ -762,7 +751,6 @@ fn hl7_slot(
         category,
         attribute,
         value,
-        kind,
         parts,
     };
     let same = match (local.rebuild(parsed, &raw)?, parsed) {
