@@ -16,12 +16,12 @@ use pdp_core::consent::question::ClosedQuestionService;
 use pdp_core::protocol::soap::SoapFault;
 use pdp_core::xacml::request::RequestTime;
 use pdp_core::xacml::xml::doc::XmlLimits;
-use pdp_core::xacml::{CompileOptions, PolicySource};
 use proptest::prelude::*;
 use regex::Regex;
 
-const POLICY: &str = include_str!("../../policies/mitz-consent.xml");
-const CATALOGUE: &str = include_str!("../../policies/mitz-catalogue.json");
+mod support;
+use support::{shipped_catalogue, shipped_service};
+
 const CITIZENS: u64 = 2_000;
 
 const FIXTURES: &[&str] = &[
@@ -103,7 +103,7 @@ fn holes(text: &str) -> Vec<Hole> {
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let catalogue = Arc::new(Catalogue::from_json(CATALOGUE).expect("catalogue"));
+        let catalogue = shipped_catalogue();
         let generator = Generator::new(&catalogue, 11, CITIZENS).expect("generator");
         let parts = generator
             .partitions(1)
@@ -233,17 +233,7 @@ fn service_over(
     index: &Arc<ConsentIndex>,
     capacity: usize,
 ) -> ClosedQuestionService {
-    ClosedQuestionService::new(
-        &[PolicySource {
-            name: "policies/mitz-consent.xml",
-            text: POLICY,
-        }],
-        &CompileOptions::default(),
-        catalogue.clone(),
-        index.clone(),
-    )
-    .expect("the shipped policy compiles")
-    .with_shape_capacity(capacity)
+    shipped_service(catalogue, index).with_shape_capacity(capacity)
 }
 
 #[test]

@@ -8,17 +8,16 @@ use pdp_core::consent::bsn::{Bsn, Ura};
 use pdp_core::consent::catalogue::Catalogue;
 use pdp_core::consent::generate::Generator;
 use pdp_core::consent::index::ConsentIndex;
-use pdp_core::consent::question::{ClosedQuestion, ClosedQuestionService, Identifier, Purpose};
+use pdp_core::consent::question::{ClosedQuestion, Identifier, Purpose};
 use pdp_core::consent::record::{
     Choice, ConsentRecord, ConsultingSet, HolderScope, MinorState, RecordedBy,
 };
 use pdp_core::xacml::request::RequestTime;
 use pdp_core::xacml::response::Decision;
-use pdp_core::xacml::{CompileOptions, PolicySource};
 use proptest::prelude::*;
 
-const POLICY: &str = include_str!("../../policies/mitz-consent.xml");
-const CATALOGUE: &str = include_str!("../../policies/mitz-catalogue.json");
+mod support;
+use support::{shipped_catalogue, shipped_service};
 const NOW: i64 = 1_795_132_800;
 
 const URAS: [&str; 3] = ["00000001", "00000002", "12345678"];
@@ -212,7 +211,7 @@ proptest! {
         specs in prop::collection::vec(spec(), 0..12),
         questions in prop::collection::vec(question_spec(), 1..16),
     ) {
-        let cat = Arc::new(Catalogue::from_json(CATALOGUE).expect("catalogue"));
+        let cat = shipped_catalogue();
         let gen = Generator::new(&cat, 7, 3).expect("generator");
         let bsns: Vec<Bsn> = (0..3).map(|i| gen.bsn(i)).collect();
         let index = Arc::new(ConsentIndex::new(&cat));
@@ -224,12 +223,7 @@ proptest! {
             records.retain(|x| !(x.bsn == r.bsn && x.key() == r.key()));
             records.push(r);
         }
-        let service = ClosedQuestionService::new(
-            &[PolicySource { name: "mitz-consent.xml", text: POLICY }],
-            &CompileOptions::default(),
-            cat.clone(),
-            index,
-        ).expect("policy compiles");
+        let service = shipped_service(&cat, &index);
         for qs in &questions {
             let q = question(&bsns, qs);
             let expected = reference(&records, &cat, &q);

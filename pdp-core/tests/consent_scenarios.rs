@@ -14,10 +14,9 @@ use pdp_core::consent::record::{
 use pdp_core::protocol::soap::FaultCode;
 use pdp_core::xacml::request::RequestTime;
 use pdp_core::xacml::response::{Decision, DecisionResult, StatusCode};
-use pdp_core::xacml::{CompileOptions, PolicySource};
 
-const POLICY: &str = include_str!("../../policies/mitz-consent.xml");
-const CATALOGUE: &str = include_str!("../../policies/mitz-catalogue.json");
+mod support;
+use support::{shipped_catalogue, shipped_service};
 const NOW: i64 = 1_795_000_000;
 
 const PATIENT: &str = "999990019";
@@ -32,22 +31,13 @@ struct World {
 }
 
 fn catalogue() -> Arc<Catalogue> {
-    Arc::new(Catalogue::from_json(CATALOGUE).expect("the shipped catalogue loads"))
+    shipped_catalogue()
 }
 
 fn world() -> World {
     let catalogue = catalogue();
     let index = Arc::new(ConsentIndex::new(&catalogue));
-    let service = ClosedQuestionService::new(
-        &[PolicySource {
-            name: "policies/mitz-consent.xml",
-            text: POLICY,
-        }],
-        &CompileOptions::default(),
-        catalogue.clone(),
-        index.clone(),
-    )
-    .expect("the shipped policy compiles");
+    let service = shipped_service(&catalogue, &index);
     World {
         catalogue,
         index,

@@ -18,6 +18,8 @@ use pdp_core::xacml::xml::doc::XmlLimits;
 use pdp_core::xacml::xml::request::{parse_request, parse_request_with, XACML_NS};
 use pdp_core::xacml::{CompileOptions, Pdp, PolicySource};
 
+mod support;
+
 const RESOURCE: &str = "urn:oasis:names:tc:xacml:3.0:attribute-category:resource";
 const ACTION: &str = "urn:oasis:names:tc:xacml:3.0:attribute-category:action";
 const SUBJECT: &str = "urn:oasis:names:tc:xacml:1.0:subject-category:access-subject";
@@ -798,27 +800,13 @@ fn truncated_and_mutated_inputs_never_panic() {
 /// for an unknown code, and Permit with the emergency obligation.
 #[test]
 fn answers_read_in_place_equal_the_owned_response_written() {
-    use pdp_core::consent::catalogue::Catalogue;
     use pdp_core::consent::generate::Generator;
     use pdp_core::consent::index::ConsentIndex;
-    use pdp_core::consent::question::ClosedQuestionService;
 
-    let catalogue = Arc::new(
-        Catalogue::from_json(include_str!("../../policies/mitz-catalogue.json"))
-            .expect("the shipped catalogue loads"),
-    );
+    let catalogue = support::shipped_catalogue();
     let generator = Generator::new(&catalogue, 1, 2000).expect("generator");
     let index = Arc::new(ConsentIndex::from_records(&catalogue, generator.records()));
-    let service = ClosedQuestionService::new(
-        &[PolicySource {
-            name: "policies/mitz-consent.xml",
-            text: include_str!("../../policies/mitz-consent.xml"),
-        }],
-        &CompileOptions::default(),
-        catalogue,
-        index,
-    )
-    .expect("the shipped policy compiles");
+    let service = support::shipped_service(&catalogue, &index);
     let time = RequestTime {
         unix_secs: generator.now(),
         nanos: 0,
